@@ -1,0 +1,27 @@
+"""tinygrad_ce: an autograd library on NumPy for learning, teaching and testing backpropagation.
+
+Layers of the package, imports pointing one way:
+    dtypes, ops/          NumPy-level ops, one class each, and their registry
+    autograd              the backward engine: grad mode, the walk over the tape, unbroadcast
+    tensor, functional    the Tensor and the functions made from the registry
+    tape, grad, interop   the printable tape, tg.grad, NumPy's functions on Tensors
+    gradcheck, testing    checking gradients; hypothesis strategies for your own tests
+"""
+
+from . import tensor as _tensor
+from .autograd import detect_anomaly, enable_grad, no_grad
+from .dtypes import get_default_dtype, set_default_dtype
+from .functional import FUNCTIONS as _FUNCTIONS
+from .grad import grad
+from .tensor import Tensor
+
+_tensor._install_methods()
+globals().update(_FUNCTIONS)
+from . import interop as _interop  # noqa: E402,F401
+from .gradcheck import gradcheck, gradgradcheck, numerical_gradient  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = ["Tensor", "grad", "no_grad", "enable_grad", "detect_anomaly", "get_default_dtype",
+           "set_default_dtype", "gradcheck", "gradgradcheck", "numerical_gradient",
+           *sorted(_FUNCTIONS)]

@@ -1,0 +1,164 @@
+"""The backward engine: grad mode, anomaly mode, the walk over the tape, and unbroadcasting.
+
+It works on any node with ``_data``, ``requires_grad``, ``_op`` (the op that made it, or None
+for a leaf) and ``_seq`` (its creation number). Creation order is a valid backward order, so the
+walk sorts a node's ancestors by ``_seq`` (collected with an explicit stack, never recursion)
+and visits them newest first: when a node is reached, every consumer has already sent its
+gradient.
+"""
+
+import contextlib
+import traceback
+
+import numpy as np
+
+
+class _State:
+    grad_enabled = True
+    anomaly = False
+    tracer = None     # set by tg.trace(): called once per backward step
+
+
+STATE = _State()
+
+
+class _GradMode(contextlib.ContextDecorator):
+    enabled = True
+
+    def __enter__(self):
+        self.prev, STATE.grad_enabled = STATE.grad_enabled, self.enabled
+
+    def __exit__(self, *exc):
+        STATE.grad_enabled = self.prev
+
+
+class no_grad(_GradMode):
+    """Context manager and decorator: nothing is recorded on the tape inside it."""
+    enabled = False
+
+
+class enable_grad(_GradMode):
+    """Context manager and decorator: recording is on inside it, even within no_grad."""
+    enabled = True
+
+
+class detect_anomaly(contextlib.ContextDecorator):
+    """Inside it, a nan or inf made by any op, forward or backward, raises FloatingPointError
+    naming the op and the line of user code that created it."""
+
+    def __enter__(self):
+        self.prev, STATE.anomaly = STATE.anomaly, True
+
+    def __exit__(self, *exc):
+        STATE.anomaly = self.prev
+
+
+def creation_site():
+    """The innermost line of user code (outside this package) on the current stack."""
+    for frame in reversed(traceback.extract_stack()[:-1]):
+        if "tinygrad_ce" not in frame.filename.replace("\\", "/").split("/")[-2:-1]:
+            return f"{frame.filename}:{frame.lineno} ({frame.line})"
+    return "unknown"
+
+
+def check_finite(op, phase, arrays):
+    """Under detect_anomaly: raise if any array holds nan or inf."""
+    for i, a in enumerate(arrays):
+        if a is not None and not np.all(np.isfinite(a)):
+            what = "output" if phase == "forward" else f"gradient for input {i}"
+            raise FloatingPointError(
+                f"detect_anomaly: {op.name} produced nan/inf in its {phase} {what} "
+                f"(op created at {getattr(op, '_where', 'unknown')})")
+
+
+def unbroadcast(g, shape, op):
+    """Sum a gradient over the axes that broadcasting added or stretched, back to ``shape``."""
+    extra = g.ndim - len(shape)
+    if extra < 0:
+        raise ValueError(f"{op.name}: backward gave a gradient of shape {g.shape} for an input "
+                         f"of shape {shape}; an op's backward must return its input's shape")
+    axes = tuple(range(extra)) + tuple(extra + i for i, n in enumerate(shape)
+                                       if n == 1 and g.shape[extra + i] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    if extra:
+        g = g.reshape(shape)
+    if g.shape != tuple(shape):
+        raise ValueError(f"{op.name}: backward gave a gradient of shape {g.shape} that does "
+                         f"not reduce to the input's shape {shape}")
+    return g
+
+
+def ancestors(roots):
+    """Every node that requires grad and that ``roots`` depend on, newest first."""
+    seen, stack, found = set(), [r for r in roots if r.requires_grad], []
+    while stack:
+        t = stack.pop()
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        found.append(t)
+        op = t._op
+        if op is not None:
+            if op.released:
+                raise_released(op)
+            stack.extend(x for x in op.inputs if x.requires_grad and id(x) not in seen)
+    found.sort(key=lambda t: t._seq, reverse=True)
+    return found
+
+
+def raise_released(op):
+    raise RuntimeError(
+        f"backward through {op.name} a second time: its saved values were released after the "
+        "first backward. Pass retain_graph=True to the first backward() to keep them, or "
+        "recompute the forward pass.")
+
+
+def run_backward(roots, grads, *, retain_graph, create_graph, capture=None):
+    """Walk the tape from ``roots`` (seeded with ``grads``) and pass gradients down.
+
+    Without ``capture``, leaves (and nodes with retain_grad) get their ``.grad`` accumulated.
+    With ``capture`` (a dict id -> None, from ``tg.grad``), the gradients of those nodes are
+    stored there instead and no ``.grad`` is touched.
+    """
+    pending = {id(r): g for r, g in zip(roots, grads)}
+    stored = set()
+    tracer, anomaly = STATE.tracer, STATE.anomaly
+    with (enable_grad() if create_graph else no_grad()):
+        for t in ancestors(roots):
+            g = pending.pop(id(t), None)
+            if g is None:
+                continue
+            if t._hooks:
+                g = t._run_hooks(g, create_graph)
+            if capture is not None:
+                if id(t) in capture:
+                    capture[id(t)] = g
+            elif t._op is None or t._retain:
+                t._accumulate(g, stored)
+            op = t._op
+            if op is None:
+                continue
+            if op.released:
+                raise_released(op)
+            xs = op.inputs
+            if create_graph:
+                gxs = op.backward(g, *xs, t)
+            else:
+                gxs = op.backward(g, *[x._data for x in xs], t._data)
+            if anomaly:
+                check_finite(op, "backward", gxs)
+            if tracer is not None:
+                tracer.record(op, t, g, gxs)
+            for x, gx in zip(xs, gxs):
+                if gx is None or not x.requires_grad:
+                    continue
+                if gx.shape != x.shape:
+                    gx = unbroadcast(gx, x.shape, op)
+                if not create_graph and gx.dtype != x._data.dtype:
+                    gx = gx.astype(x._data.dtype)
+                prev = pending.get(id(x))
+                pending[id(x)] = gx if prev is None else prev + gx
+            if not retain_graph:
+                op.release()
+                t._unlock()

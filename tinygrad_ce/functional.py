@@ -1,0 +1,43 @@
+"""The functions ``tg.exp``, ``tg.sum``, ... made from the op registry, one per registered op."""
+
+import inspect
+
+from .ops.base import REGISTRY
+from .tensor import Tensor
+
+
+def function_for(cls):
+    """A function ``f(*inputs, *params, **params)`` that records one ``cls`` op.
+
+    Its first ``cls.arity`` arguments are the inputs (a list of them when the arity is None);
+    the rest go to the op's constructor (axis, keepdims, reduction, ...).
+    """
+    n = cls.arity
+
+    def fn(*args, **kwargs):
+        if n is None:
+            xs, params = tuple(args[0]), args[1:]
+            if not xs:
+                raise ValueError(f"{cls.name}: needs at least one Tensor")
+        else:
+            if len(args) < n:
+                raise TypeError(f"{cls.name}: expected {n} input(s), got {len(args)}")
+            xs, params = args[:n], args[n:]
+        return Tensor.apply(cls(*params, **kwargs), *xs)
+
+    fn.__name__ = fn.__qualname__ = cls.name
+    fn.__doc__ = cls.__doc__
+    fn.__signature__ = _signature(cls)
+    return fn
+
+
+def _signature(cls):
+    names = getattr(cls, "argnames", ("x",))
+    inputs = [inspect.Parameter(a, inspect.Parameter.POSITIONAL_ONLY) for a in names]
+    init = inspect.signature(cls.__init__) if "__init__" in vars(cls) or cls.__init__ is not object.__init__ else None
+    params = list(init.parameters.values())[1:] if init is not None else []
+    params = [p for p in params if p.kind != p.VAR_KEYWORD]
+    return inspect.Signature(inputs + params)
+
+
+FUNCTIONS = {name: function_for(cls) for name, cls in REGISTRY.items() if cls.public}

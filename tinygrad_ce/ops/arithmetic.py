@@ -1,0 +1,109 @@
+"""Arithmetic: + - * / ** @ and unary minus. Broadcasting is undone by the engine, not here."""
+
+import numpy as np
+
+from .base import Op
+
+
+class Add(Op):
+    """y = a + b;  ga = gy,  gb = gy"""
+    name, arity, kind, argnames = "add", 2, "binary", ("a", "b")
+
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, gy, a, b, y):
+        return gy, gy
+
+
+class Sub(Op):
+    """y = a - b;  ga = gy,  gb = -gy"""
+    name, arity, kind, argnames = "sub", 2, "binary", ("a", "b")
+
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, gy, a, b, y):
+        return gy, -gy
+
+
+class Mul(Op):
+    """y = a * b;  ga = gy * b,  gb = gy * a"""
+    name, arity, kind, argnames = "mul", 2, "binary", ("a", "b")
+
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, gy, a, b, y):
+        return gy * b, gy * a
+
+
+class Div(Op):
+    """y = a / b;  ga = gy / b,  gb = -gy * a / b**2 = -gy * y / b"""
+    name, arity, kind, argnames = "div", 2, "binary", ("a", "b")
+    kinks = (0.0,)  # b is kept away from 0
+
+    def forward(self, a, b):
+        return a / b
+
+    def backward(self, gy, a, b, y):
+        ga = gy / b
+        return ga, -ga * y
+
+
+class Pow(Op):
+    """y = a ** b;  ga = gy * b * a**(b - 1),  gb = gy * y * log(a)  (gb only if b needs it)"""
+    name, arity, kind, argnames = "pow", 2, "binary", ("a", "b")
+    domain = (0.2, 3.0)  # a positive base keeps a**b real for any exponent
+
+    def forward(self, a, b):
+        return a ** b
+
+    def backward(self, gy, a, b, y):
+        ga = gy * b * a ** (b - 1)
+        gb = gy * y * np.log(a) if self.inputs[1].requires_grad else None
+        return ga, gb
+
+
+class Neg(Op):
+    """y = -x;  gx = -gy"""
+    name = "neg"
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, gy, x, y):
+        return (-gy,)
+
+
+class MatMul(Op):
+    """y = a @ b (as np.matmul: 1-D, 2-D and batched);  ga = gy @ b^T,  gb = a^T @ gy"""
+    name, arity, kind, argnames = "matmul", 2, "matmul", ("a", "b")
+
+    def forward(self, a, b):
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError(f"matmul: operands must have at least one dimension, got shapes "
+                             f"{a.shape} and {b.shape}; use * to multiply by a scalar")
+        k_a, k_b = a.shape[-1], b.shape[-2] if b.ndim > 1 else b.shape[0]
+        if k_a != k_b:
+            raise ValueError(f"matmul: inner dimensions do not match: {a.shape} @ {b.shape} "
+                             f"({k_a} != {k_b}); the last dimension of a must equal the "
+                             f"{'second-to-last' if b.ndim > 1 else 'only'} dimension of b "
+                             "(transpose one operand with .T?)")
+        return a @ b
+
+    def backward(self, gy, a, b, y):
+        # 1-D operands are promoted to matrices as np.matmul does, and the extra axis dropped again
+        if b.ndim == 1:
+            gy = gy[..., None]
+        if a.ndim == 1:
+            gy = gy[..., None, :]
+        a2 = a if a.ndim > 1 else a[None, :]
+        b2 = b if b.ndim > 1 else b[:, None]
+        ga = gy @ np.swapaxes(b2, -1, -2)
+        gb = np.swapaxes(a2, -1, -2) @ gy
+        if a.ndim == 1:
+            ga = ga[..., 0, :]
+        if b.ndim == 1:
+            gb = gb[..., 0]
+        return ga, gb

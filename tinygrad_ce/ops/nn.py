@@ -1,0 +1,152 @@
+"""Softmax and the losses on logits, each computed the stable way (max shift, log-sigmoid)."""
+
+import numpy as np
+
+from .base import Op, data_of, dual
+from .elementwise import Sigmoid
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def _check_reduction(op, reduction):
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    return reduction
+
+
+def log_softmax_array(x, axis):
+    """log(softmax(x)) = x - max - log(sum(exp(x - max))): no overflow, no log(0)."""
+    z = x - np.max(x, axis=axis, keepdims=True)
+    return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
+
+
+def softmax_array(x, axis):
+    """softmax(x) = exp(x - max) / sum(exp(x - max)): the shift keeps exp finite."""
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+class Softmax(Op):
+    """y = exp(x) / sum(exp(x), axis);  gx = y * (gy - sum(gy * y, axis))"""
+    name, kind = "softmax", "softmax"
+
+    def __init__(self, axis=-1):
+        self.axis = axis
+
+    def forward(self, x):
+        return softmax_array(x, self.axis)
+
+    def backward(self, gy, x, y):
+        return (y * (gy - np.sum(gy * y, axis=self.axis, keepdims=True)),)
+
+
+class LogSoftmax(Op):
+    """y = x - logsumexp(x, axis);  gx = gy - softmax(x) * sum(gy, axis), softmax(x) = exp(y)"""
+    name, kind = "log_softmax", "softmax"
+
+    def __init__(self, axis=-1):
+        self.axis = axis
+
+    def forward(self, x):
+        return log_softmax_array(x, self.axis)
+
+    def backward(self, gy, x, y):
+        return (gy - np.exp(y) * np.sum(gy, axis=self.axis, keepdims=True),)
+
+
+def target_table(op, x, t):
+    """The target as a probability table of x's shape: labels become one-hot rows.
+
+    Labels are integers (whole-number floats accepted) of shape (N,) in [0, K); a table has
+    shape (N, K) with non-negative rows that sum to 1. Anything else is a clear error.
+    """
+    n, k = x.shape
+    if t.ndim == 1:
+        if t.shape[0] != n:
+            raise ValueError(f"{op}: {t.shape[0]} labels for a batch of {n} rows of logits "
+                             f"{x.shape}; pass one label per row")
+        if t.dtype.kind == "f":
+            if not np.all(np.isfinite(t)) or np.any(t != np.round(t)):
+                raise ValueError(f"{op}: labels must be whole numbers, got {t[t != np.round(t)][:3]}")
+        elif t.dtype.kind not in "iub":
+            raise TypeError(f"{op}: labels must be integers, got dtype {t.dtype}")
+        labels = t.astype(np.int64)
+        bad = (labels < 0) | (labels >= k)
+        if np.any(bad):
+            raise ValueError(f"{op}: labels must be in [0, {k}) for {k} classes, got "
+                             f"{labels[bad][:5].tolist()} at rows {np.flatnonzero(bad)[:5].tolist()}")
+        table = np.zeros(x.shape, dtype=x.dtype)
+        table[np.arange(n), labels] = 1
+        return table
+    if t.shape != x.shape:
+        raise ValueError(f"{op}: target of shape {t.shape} does not fit logits of shape {x.shape}; "
+                         f"pass labels of shape ({n},) or probability rows of shape ({n}, {k})")
+    tol = 1e-6 if t.dtype == np.float64 else 1e-3
+    if np.any(t < 0) or not np.allclose(np.sum(t, axis=1), 1, atol=tol, rtol=0):
+        raise ValueError(f"{op}: each target row must be a probability distribution "
+                         "(non-negative, summing to 1); normalise it or pass integer labels")
+    return t
+
+
+class CrossEntropy(Op):
+    """loss = -sum(t * log_softmax(x), axis 1), reduced;  gx = (softmax(x) - t) * gy / N for "mean"
+
+    x: logits (N, K); t: labels (N,) or probability rows (N, K), which get no gradient.
+    """
+    name, arity, kind, argnames, nondiff = "cross_entropy", 2, "cross_entropy", ("logits", "target"), (1,)
+
+    def __init__(self, reduction="mean"):
+        self.reduction = _check_reduction(self.name, reduction)
+
+    def forward(self, x, t):
+        if x.ndim != 2:
+            raise ValueError(f"cross_entropy: logits must have shape (N, K), got {x.shape}; "
+                             "for one sample use x.reshape(1, -1)")
+        self._t = target_table(self.name, x, t)
+        losses = -np.sum(self._t * log_softmax_array(x, 1), axis=1)
+        return _reduce(losses, self.reduction)
+
+    def backward(self, gy, x, t, y):
+        p = dual(Softmax(axis=1), x)
+        return _scale(p - self._t, gy, self.reduction, x.shape[0], per_row=True), None
+
+
+class BinaryCrossEntropyWithLogits(Op):
+    """loss = max(z, 0) - z * t + log(1 + exp(-|z|)), reduced;  gz = (sigmoid(z) - t) * gy / n
+
+    n = z.size for "mean", as PyTorch; t (same shape as z, values in [0, 1]) gets no gradient.
+    """
+    name, arity, kind, argnames, nondiff = ("binary_cross_entropy_with_logits", 2, "bce",
+                                            ("z", "target"), (1,))
+
+    def __init__(self, reduction="mean"):
+        self.reduction = _check_reduction(self.name, reduction)
+
+    def forward(self, z, t):
+        if t.shape != z.shape:
+            raise ValueError(f"{self.name}: target of shape {t.shape} does not match logits of "
+                             f"shape {z.shape}; pass one target per logit")
+        if np.any((t < 0) | (t > 1)):
+            raise ValueError(f"{self.name}: targets must lie in [0, 1], got values from "
+                             f"{np.min(t)} to {np.max(t)}")
+        losses = np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))
+        return _reduce(losses, self.reduction)
+
+    def backward(self, gz, z, t, y):
+        g = dual(Sigmoid(), z) - data_of(t)
+        return _scale(g, gz, self.reduction, data_of(z).size, per_row=False), None
+
+
+def _reduce(losses, reduction):
+    if reduction == "mean":
+        return np.mean(losses)
+    return np.sum(losses) if reduction == "sum" else losses
+
+
+def _scale(g, gy, reduction, n, per_row):
+    """g times the upstream gradient of the reduced loss."""
+    if reduction == "mean":
+        return g * (gy / n)
+    if reduction == "sum":
+        return g * gy
+    return g * (gy[:, None] if per_row else gy)

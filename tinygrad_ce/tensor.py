@@ -1,0 +1,336 @@
+"""The Tensor: an ndarray, its gradient, and the op that made it (its entry on the tape)."""
+
+import itertools
+
+import numpy as np
+
+from . import autograd
+from .autograd import STATE
+from .dtypes import as_array, get_default_dtype
+from .ops.base import REGISTRY
+from .ops.shape import GetItem, index_data
+
+_next_seq = itertools.count().__next__
+
+
+class Tensor:
+    """An n-dimensional array that records the ops applied to it, so ``backward()`` can fill
+    ``.grad`` of every leaf that requires it.
+
+    ``data`` is array-like or a Tensor. An ndarray is used as it is (no copy, like
+    ``np.asarray``) and keeps its dtype; Python floats and lists become the default dtype
+    (``tg.get_default_dtype()``). While a live tape needs the array it is read-only: an in-place
+    write that would corrupt a gradient raises instead.
+    """
+
+    __slots__ = ("_data", "grad", "requires_grad", "name", "_op", "_seq", "_retain",
+                 "_hooks", "_locks", "__weakref__")
+    __array_priority__ = 1000
+
+    def __init__(self, data, *, requires_grad=False, dtype=None, name=None):
+        arr = as_array(data._data if isinstance(data, Tensor) else data, dtype)
+        if requires_grad and arr.dtype.kind != "f":
+            raise TypeError(f"Tensor: requires_grad=True needs floating data, got {arr.dtype}; "
+                            f"pass dtype=np.float64 or convert with .astype(float)")
+        self._data, self.requires_grad, self.name = arr, bool(requires_grad), name
+        self.grad = self._op = self._hooks = None
+        self._seq, self._retain, self._locks = _next_seq(), False, 0
+
+    @classmethod
+    def _make(cls, data, op=None):
+        """A new Tensor around an ndarray, made by ``op`` (None: a constant)."""
+        t = cls.__new__(cls)
+        t._data, t.requires_grad, t._op, t._seq = data, op is not None, op, _next_seq()
+        t.grad = t.name = t._hooks = None
+        t._retain, t._locks = False, 0
+        return t
+
+    # ---- recording ------------------------------------------------------------------------
+    @classmethod
+    def apply(cls, op, *inputs):
+        """Run ``op`` forward on the inputs' data; record it if any input requires grad."""
+        xs = [x if isinstance(x, Tensor) else lift(x, inputs) for x in inputs]
+        try:
+            y = op.forward(*[x._data for x in xs])
+        except (ValueError, IndexError) as e:
+            if str(e).startswith(op.name + ":"):
+                raise
+            shapes = ", ".join(str(x.shape) for x in xs)
+            raise type(e)(f"{op.name}: {e} (input shapes {shapes})") from None
+        if STATE.anomaly:
+            op._where = autograd.creation_site()
+            autograd.check_finite(op, "forward", [y])
+        if not (STATE.grad_enabled and any(x.requires_grad for x in xs)):
+            return cls._make(y)
+        op.inputs = xs
+        for x in xs:
+            x._lock()
+        out = cls._make(y, op)
+        out._lock()
+        return out
+
+    def _lock(self):
+        """Make the data read-only while a live tape entry needs it (counted)."""
+        if self._locks:
+            self._locks += 1
+        elif self._data.flags.writeable:
+            self._data.flags.writeable = False
+            self._locks = 1
+
+    def _unlock(self):
+        if self._locks:
+            self._locks -= 1
+            if not self._locks:
+                try:
+                    self._data.flags.writeable = True
+                except ValueError:  # a view of an array that is itself read-only
+                    pass
+
+    # ---- properties -----------------------------------------------------------------------
+    @property
+    def data(self):
+        """The ndarray this Tensor holds."""
+        return self._data
+
+    @data.setter
+    def data(self, value):
+        if self._locks:
+            raise ValueError("Tensor.data: cannot replace data that a live tape still needs for "
+                             "backward; call backward() first, or work on a detached copy")
+        self._data = as_array(value._data if isinstance(value, Tensor) else value)
+
+    shape = property(lambda self: self._data.shape, doc="The shape of the data.")
+    ndim = property(lambda self: self._data.ndim, doc="The number of dimensions.")
+    size = property(lambda self: self._data.size, doc="The number of elements.")
+    dtype = property(lambda self: self._data.dtype, doc="The NumPy dtype of the data.")
+    is_leaf = property(lambda self: self._op is None, doc="True unless an op on the tape made it.")
+    T = property(lambda self: self.transpose(), doc="The transpose (axes reversed).")
+
+    def numpy(self):
+        """The data as an ndarray (shared, not copied)."""
+        return self._data
+
+    def item(self):
+        """The single element as a Python number."""
+        if self._data.size != 1:
+            raise ValueError(f"item: only a one-element Tensor converts to a number, this one "
+                             f"has shape {self.shape}; index or reduce it first")
+        return self._data.item()
+
+    def detach(self):
+        """A Tensor sharing the data, with no history and no gradient."""
+        return Tensor._make(self._data)
+
+    def requires_grad_(self, flag=True):
+        """Set ``requires_grad`` on a leaf, in place; returns self."""
+        if not self.is_leaf:
+            raise ValueError("requires_grad_: only leaves can change requires_grad; "
+                             "use .detach().requires_grad_() for a new leaf")
+        if flag and self.dtype.kind != "f":
+            raise TypeError(f"requires_grad_: needs floating data, got {self.dtype}")
+        self.requires_grad = bool(flag)
+        return self
+
+    def zero_grad(self):
+        """Forget the accumulated gradient (``.grad`` becomes None)."""
+        self.grad = None
+
+    def retain_grad(self):
+        """Keep ``.grad`` on this non-leaf after backward (leaves always keep it)."""
+        if not self.requires_grad:
+            raise ValueError("retain_grad: this Tensor does not require grad")
+        self._retain = True
+
+    def register_hook(self, fn):
+        """Call ``fn(grad)`` when this Tensor's gradient is complete; a returned Tensor replaces
+        the gradient. Returns a handle whose ``.remove()`` unregisters ``fn``."""
+        if not self.requires_grad:
+            raise ValueError("register_hook: this Tensor does not require grad")
+        if self._hooks is None:
+            self._hooks = {}
+        handle = _HookHandle(self._hooks)
+        self._hooks[handle.key] = fn
+        return handle
+
+    def _run_hooks(self, g, create_graph):
+        for fn in list(self._hooks.values()):
+            gt = g if isinstance(g, Tensor) else Tensor._make(g)
+            out = fn(gt)
+            if out is not None:
+                g = out if create_graph else as_array(out._data if isinstance(out, Tensor) else out)
+                if g.shape != self.shape:
+                    raise ValueError(f"register_hook: the hook returned a gradient of shape "
+                                     f"{g.shape} for a Tensor of shape {self.shape}")
+        return g
+
+    def _accumulate(self, g, stored):
+        if isinstance(g, Tensor):
+            self.grad = g if self.grad is None else self.grad + g
+            return
+        if self.grad is None:
+            owned = g.flags.owndata and g.flags.writeable and id(g) not in stored
+            self.grad = Tensor._make(g if owned else np.array(g))
+            stored.add(id(self.grad._data))
+        else:
+            self.grad = Tensor._make(self.grad._data + g)
+
+    # ---- backward -------------------------------------------------------------------------
+    def backward(self, grad=None, *, retain_graph=None, create_graph=False):
+        """Fill ``.grad`` of every leaf this Tensor depends on with d(self)/d(leaf) * grad.
+
+        ``grad`` defaults to 1 for a one-element Tensor. Gradients accumulate until
+        ``zero_grad()``. ``retain_graph`` (default: ``create_graph``) keeps the tape for another
+        backward; ``create_graph=True`` records the backward pass so ``.grad`` has history.
+        """
+        g = seed_gradient(self, grad, "backward")
+        retain = create_graph if retain_graph is None else retain_graph
+        autograd.run_backward([self], [g], retain_graph=retain, create_graph=create_graph)
+
+    def tape(self):
+        """The tape entries this Tensor depends on, in the order they ran (printable)."""
+        from .tape import Tape
+        return Tape.of(self)
+
+    # ---- NumPy interop and Python protocols -----------------------------------------------
+    def __array__(self, dtype=None, copy=None):
+        if copy:
+            return np.array(self._data, dtype=dtype)
+        return self._data if dtype is None else self._data.astype(dtype, copy=False)
+
+    def __array_ufunc__(self, ufunc, method, *args, **kwargs):
+        from .interop import array_ufunc
+        return array_ufunc(ufunc, method, args, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        from .interop import array_function
+        return array_function(func, args, kwargs)
+
+    def __bool__(self):
+        if self._data.size != 1:
+            raise ValueError(f"the truth value of a Tensor with {self.size} elements (shape "
+                             f"{self.shape}) is ambiguous; use (t).any() or (t).all() on .data")
+        return bool(self._data)
+
+    def __len__(self):
+        if not self.ndim:
+            raise TypeError("len() of a 0-d Tensor")
+        return self.shape[0]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    __hash__ = object.__hash__
+
+    def __getitem__(self, index):
+        return Tensor.apply(GetItem(index_data(index)), self)
+
+    def __setitem__(self, index, value):
+        if self.requires_grad and STATE.grad_enabled:
+            raise ValueError("setitem: an in-place write to a Tensor that requires grad would "
+                             "bypass the tape; build a new Tensor (e.g. tg.where) or write "
+                             "under tg.no_grad()")
+        if self._locks:
+            raise ValueError("setitem: this Tensor's data is saved on a live tape that backward "
+                             "still needs; call backward() first or write to a copy")
+        self._data[index_data(index)] = value._data if isinstance(value, Tensor) else value
+
+    def __repr__(self):
+        body = np.array2string(self._data, separator=", ", prefix="Tensor(")
+        extra = []
+        if self._data.dtype != get_default_dtype():
+            extra.append(f"dtype={self._data.dtype}")
+        if self._op is not None:
+            extra.append(f"op={self._op.name}")
+        elif self.requires_grad:
+            extra.append("requires_grad=True")
+        if self.name:
+            extra.append(f"name={self.name!r}")
+        return f"Tensor({body}{''.join(', ' + e for e in extra)})"
+
+
+class _HookHandle:
+    _keys = itertools.count()
+
+    def __init__(self, hooks):
+        self.hooks, self.key = hooks, next(self._keys)
+
+    def remove(self):
+        """Unregister the hook (idempotent)."""
+        self.hooks.pop(self.key, None)
+
+
+def lift(value, partners=()):
+    """A constant Tensor for a non-Tensor operand; a Python number takes its partner's dtype."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, (int, float, bool)) and not isinstance(value, np.ndarray):
+        dtype = next((p.dtype for p in partners if isinstance(p, Tensor) and p.dtype.kind == "f"),
+                     None)
+        return Tensor._make(as_array(value, dtype))
+    return Tensor._make(as_array(value))
+
+
+def seed_gradient(y, grad, where):
+    """The starting gradient of ``y`` for backward, checked against ``y``."""
+    if not isinstance(y, Tensor):
+        raise TypeError(f"{where}: expected a Tensor, got {type(y).__name__}")
+    if not y.requires_grad:
+        raise RuntimeError(f"{where}: this Tensor does not require grad, so there is no tape to "
+                           "walk; create the leaves with requires_grad=True and do not compute "
+                           "it under tg.no_grad()")
+    if grad is None:
+        if y.size != 1:
+            raise ValueError(f"{where}: grad can be implicit only for a one-element Tensor, this "
+                             f"one has shape {y.shape}; pass grad= of that shape, or reduce "
+                             "first, e.g. y.sum().backward()")
+        return np.ones(y.shape, dtype=y.dtype)
+    if isinstance(grad, Tensor) and grad.requires_grad:
+        g = grad
+    else:
+        g = np.array(grad._data if isinstance(grad, Tensor) else grad, dtype=y.dtype)
+    if g.shape != y.shape:
+        raise ValueError(f"{where}: grad has shape {g.shape} but the Tensor has shape {y.shape}")
+    return g
+
+
+def _install_methods():
+    """Make a Tensor method for every registered op that asks for one."""
+    from .functional import function_for
+    for name, cls in REGISTRY.items():
+        if cls.method and not hasattr(Tensor, name):
+            setattr(Tensor, name, function_for(cls))
+
+
+def _binary(cls, reflected=False):
+    if reflected:
+        def method(self, other):
+            return Tensor.apply(cls(), other, self)
+    else:
+        def method(self, other):
+            return Tensor.apply(cls(), self, other)
+    method.__doc__ = cls.__doc__
+    return method
+
+
+def _compare(ufunc):
+    def method(self, other):
+        other = other._data if isinstance(other, Tensor) else other
+        return Tensor._make(ufunc(self._data, other))
+    return method
+
+
+for _name, _op in [("add", "add"), ("sub", "sub"), ("mul", "mul"), ("truediv", "div"),
+                   ("pow", "pow"), ("matmul", "matmul")]:
+    setattr(Tensor, f"__{_name}__", _binary(REGISTRY[_op]))
+    setattr(Tensor, f"__r{_name}__", _binary(REGISTRY[_op], reflected=True))
+for _name, _ufunc in [("lt", np.less), ("le", np.less_equal), ("gt", np.greater),
+                      ("ge", np.greater_equal), ("eq", np.equal), ("ne", np.not_equal)]:
+    setattr(Tensor, f"__{_name}__", _compare(_ufunc))
+Tensor.__neg__ = lambda self: Tensor.apply(REGISTRY["neg"](), self)
+Tensor.__pos__ = lambda self: self
