@@ -50,7 +50,7 @@ class Mean(_Reduce):
 
 class Max(_Reduce):
     """y = max(x, axis);  gx = gy at the maxima, shared evenly among ties (as torch.amax)"""
-    name, reducer = "max", staticmethod(np.max)
+    name, reducer, kinks = "max", staticmethod(np.max), ("ties",)
 
     def forward(self, x):
         self._setup(x)
