@@ -161,4 +161,5 @@ def run_backward(roots, grads, *, retain_graph, create_graph, capture=None):
                 pending[id(x)] = gx if prev is None else prev + gx
             if not retain_graph:
                 op.release()
-                t._unlock()
+                if op.saves_output:
+                    t._unlock()

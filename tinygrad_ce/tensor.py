@@ -47,26 +47,41 @@ class Tensor:
 
     # ---- recording ------------------------------------------------------------------------
     @classmethod
-    def apply(cls, op, *inputs):
+    def apply(cls, op, *xs):
         """Run ``op`` forward on the inputs' data; record it if any input requires grad."""
-        xs = [x if isinstance(x, Tensor) else lift(x, inputs) for x in inputs]
         try:
-            y = op.forward(*[x._data for x in xs])
+            data = [x._data for x in xs]
+        except AttributeError:  # an ndarray or a number among the inputs: make it a constant
+            xs = [lift(x, xs) for x in xs]
+            data = [x._data for x in xs]
+        try:
+            y = op.forward(*data)
         except (ValueError, IndexError) as e:
             if str(e).startswith(op.name + ":"):
                 raise
             shapes = ", ".join(str(x.shape) for x in xs)
             raise type(e)(f"{op.name}: {e} (input shapes {shapes})") from None
+        if type(y) is not np.ndarray:
+            y = np.asarray(y)
         if STATE.anomaly:
             op._where = autograd.creation_site()
             autograd.check_finite(op, "forward", [y])
-        if not (STATE.grad_enabled and any(x.requires_grad for x in xs)):
-            return cls._make(y)
+        if STATE.grad_enabled:
+            for x in xs:
+                if x.requires_grad:
+                    return cls._record(op, xs, y)
+        return cls._make(y)
+
+    @classmethod
+    def _record(cls, op, xs, y):
+        """Put ``op`` on the tape: keep its inputs, lock what its backward will read."""
         op.inputs = xs
-        for x in xs:
-            x._lock()
+        if op.saves_inputs:
+            for x in xs:
+                x._lock()
         out = cls._make(y, op)
-        out._lock()
+        if op.saves_output:
+            out._lock()
         return out
 
     def _lock(self):
@@ -74,15 +89,17 @@ class Tensor:
         if self._locks:
             self._locks += 1
         elif self._data.flags.writeable:
-            self._data.flags.writeable = False
+            self._data.setflags(write=False)
             self._locks = 1
 
     def _unlock(self):
+        """Release one lock; a leaf's data becomes writable again when none is left.
+        (An op's output stays read-only: it is rarely written, and unlocking costs time.)"""
         if self._locks:
             self._locks -= 1
-            if not self._locks:
+            if not self._locks and self._op is None:
                 try:
-                    self._data.flags.writeable = True
+                    self._data.setflags(write=True)
                 except ValueError:  # a view of an array that is itself read-only
                     pass
 
@@ -265,14 +282,32 @@ class _HookHandle:
         self.hooks.pop(self.key, None)
 
 
+_CONSTANTS = {}
+
+
 def lift(value, partners=()):
-    """A constant Tensor for a non-Tensor operand; a Python number takes its partner's dtype."""
+    """A constant Tensor for a non-Tensor operand; a Python number takes its partner's dtype.
+
+    Number constants are cached (read-only 0-d arrays), so ``x * 2.0`` in a loop costs no
+    allocation for the 2.0.
+    """
     if isinstance(value, Tensor):
         return value
-    if isinstance(value, (int, float, bool)) and not isinstance(value, np.ndarray):
-        dtype = next((p.dtype for p in partners if isinstance(p, Tensor) and p.dtype.kind == "f"),
-                     None)
-        return Tensor._make(as_array(value, dtype))
+    if type(value) in (int, float, bool):
+        dtype = get_default_dtype() if type(value) is not bool else np.dtype(bool)
+        for p in partners:
+            if isinstance(p, Tensor) and p._data.dtype.kind == "f":
+                dtype = p._data.dtype
+                break
+        key = (value, type(value), dtype)
+        const = _CONSTANTS.get(key)
+        if const is None:
+            if len(_CONSTANTS) > 512:
+                _CONSTANTS.clear()
+            arr = np.array(value, dtype=dtype)
+            arr.setflags(write=False)
+            const = _CONSTANTS[key] = Tensor._make(arr)
+        return const
     return Tensor._make(as_array(value))
 
 
@@ -310,9 +345,13 @@ def _install_methods():
 def _binary(cls, reflected=False):
     if reflected:
         def method(self, other):
+            if type(other) is not Tensor:
+                other = lift(other, (self,))
             return Tensor.apply(cls(), other, self)
     else:
         def method(self, other):
+            if type(other) is not Tensor:
+                other = lift(other, (self,))
             return Tensor.apply(cls(), self, other)
     method.__doc__ = cls.__doc__
     return method

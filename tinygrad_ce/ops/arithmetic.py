@@ -7,6 +7,7 @@ from .base import Op
 
 class Add(Op):
     """y = a + b;  ga = gy,  gb = gy"""
+    saves_inputs, saves_output = False, False
     name, arity, kind, argnames = "add", 2, "binary", ("a", "b")
 
     def forward(self, a, b):
@@ -18,6 +19,7 @@ class Add(Op):
 
 class Sub(Op):
     """y = a - b;  ga = gy,  gb = -gy"""
+    saves_inputs, saves_output = False, False
     name, arity, kind, argnames = "sub", 2, "binary", ("a", "b")
 
     def forward(self, a, b):
@@ -29,6 +31,7 @@ class Sub(Op):
 
 class Mul(Op):
     """y = a * b;  ga = gy * b,  gb = gy * a"""
+    saves_inputs, saves_output = True, False
     name, arity, kind, argnames = "mul", 2, "binary", ("a", "b")
 
     def forward(self, a, b):
@@ -40,6 +43,7 @@ class Mul(Op):
 
 class Div(Op):
     """y = a / b;  ga = gy / b,  gb = -gy * a / b**2 = -gy * y / b"""
+    saves_inputs, saves_output = True, True
     name, arity, kind, argnames = "div", 2, "binary", ("a", "b")
     kinks = (0.0,)  # b is kept away from 0
 
@@ -53,6 +57,7 @@ class Div(Op):
 
 class Pow(Op):
     """y = a ** b;  ga = gy * b * a**(b - 1),  gb = gy * y * log(a)  (gb only if b needs it)"""
+    saves_inputs, saves_output = True, True
     name, arity, kind, argnames = "pow", 2, "binary", ("a", "b")
     domain = (0.2, 3.0)  # a positive base keeps a**b real for any exponent
 
@@ -67,6 +72,7 @@ class Pow(Op):
 
 class Neg(Op):
     """y = -x;  gx = -gy"""
+    saves_inputs, saves_output = False, False
     name = "neg"
 
     def forward(self, x):
@@ -78,6 +84,7 @@ class Neg(Op):
 
 class MatMul(Op):
     """y = a @ b (as np.matmul: 1-D, 2-D and batched);  ga = gy @ b^T,  gb = a^T @ gy"""
+    saves_inputs, saves_output = True, False
     name, arity, kind, argnames = "matmul", 2, "matmul", ("a", "b")
 
     def forward(self, a, b):

@@ -32,6 +32,8 @@ class Op:
     domain = (-3.0, 3.0)
     kinks = ()
     nondiff = ()
+    saves_inputs = True   # backward reads the inputs' data: they are locked against writes
+    saves_output = True   # backward reads the output's data: it is locked too
     method = True     # also a Tensor method (x.exp()); False for private ops
     public = True     # also a tinygrad_ce function (tg.exp)
     released = False
@@ -59,12 +61,13 @@ class Op:
         inputs = self.inputs
         self.__dict__.clear()
         self.released = True
-        for x in inputs or ():
-            x._unlock()
+        if self.saves_inputs:
+            for x in inputs or ():
+                x._unlock()
 
     def __del__(self):
         # a graph dropped without backward must not leave its inputs locked for ever
-        if self.inputs and not self.released:
+        if self.inputs and self.saves_inputs and not self.released:
             for x in self.inputs:
                 x._unlock()
 

@@ -6,13 +6,13 @@ from .base import Op, data_of
 
 
 def _stable_sigmoid(x):
-    # exp(-|x|) never overflows; both branches are then exact and finite
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+    # sigmoid(x) = exp(-log(1 + exp(-x))): logaddexp never overflows, so neither does this
+    return np.exp(-np.logaddexp(0, -x))
 
 
 class Exp(Op):
     """y = exp(x);  gx = gy * y"""
+    saves_inputs, saves_output = False, True
     name = "exp"
 
     def forward(self, x):
@@ -24,6 +24,7 @@ class Exp(Op):
 
 class Log(Op):
     """y = log(x);  gx = gy / x"""
+    saves_inputs, saves_output = True, False
     name, domain = "log", (0.1, 5.0)
 
     def forward(self, x):
@@ -35,6 +36,7 @@ class Log(Op):
 
 class Sqrt(Op):
     """y = sqrt(x);  gx = gy / (2 y)"""
+    saves_inputs, saves_output = False, True
     name, domain = "sqrt", (0.1, 5.0)
 
     def forward(self, x):
@@ -46,6 +48,7 @@ class Sqrt(Op):
 
 class Abs(Op):
     """y = |x|;  gx = gy * sign(x)  (0 at x = 0, as PyTorch)"""
+    saves_inputs, saves_output = True, False
     name, kinks = "abs", (0.0,)
 
     def forward(self, x):
@@ -57,6 +60,7 @@ class Abs(Op):
 
 class Tanh(Op):
     """y = tanh(x);  gx = gy * (1 - y^2)"""
+    saves_inputs, saves_output = False, True
     name = "tanh"
 
     def forward(self, x):
@@ -68,6 +72,7 @@ class Tanh(Op):
 
 class Sigmoid(Op):
     """y = 1 / (1 + exp(-x)), computed without overflow;  gx = gy * y * (1 - y)"""
+    saves_inputs, saves_output = False, True
     name, domain = "sigmoid", (-6.0, 6.0)
 
     def forward(self, x):
@@ -79,6 +84,7 @@ class Sigmoid(Op):
 
 class ReLU(Op):
     """y = max(x, 0);  gx = gy * (x > 0)  (0 at x = 0, as PyTorch)"""
+    saves_inputs, saves_output = True, False
     name, kinks = "relu", (0.0,)
 
     def forward(self, x):
@@ -90,6 +96,7 @@ class ReLU(Op):
 
 class Maximum(Op):
     """y = maximum(a, b);  ga = gy * [a > b],  gb = gy * [a < b]; a tie splits gy in half (PyTorch)"""
+    saves_inputs, saves_output = True, False
     name, arity, kind, argnames = "maximum", 2, "binary_tie", ("a", "b")
 
     def forward(self, a, b):
@@ -103,6 +110,7 @@ class Maximum(Op):
 
 class Minimum(Op):
     """y = minimum(a, b);  ga = gy * [a < b],  gb = gy * [a > b]; a tie splits gy in half (PyTorch)"""
+    saves_inputs, saves_output = True, False
     name, arity, kind, argnames = "minimum", 2, "binary_tie", ("a", "b")
 
     def forward(self, a, b):
@@ -116,6 +124,7 @@ class Minimum(Op):
 
 class Where(Op):
     """y = where(cond, a, b);  ga = gy * cond,  gb = gy * (1 - cond);  cond gets no gradient"""
+    saves_inputs, saves_output = True, False
     name, arity, kind, argnames, nondiff = "where", 3, "where", ("cond", "a", "b"), (0,)
 
     def forward(self, cond, a, b):
@@ -131,6 +140,7 @@ class Where(Op):
 
 class Clip(Op):
     """y = clip(x, lo, hi);  gx = gy * [lo <= x <= hi]  (boundaries pass the gradient, as PyTorch)"""
+    saves_inputs, saves_output = True, False
     name, kind = "clip", "clip"
 
     def __init__(self, lo=None, hi=None):

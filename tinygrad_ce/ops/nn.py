@@ -28,6 +28,7 @@ def softmax_array(x, axis):
 
 class Softmax(Op):
     """y = exp(x) / sum(exp(x), axis);  gx = y * (gy - sum(gy * y, axis))"""
+    saves_inputs, saves_output = False, True
     name, kind = "softmax", "softmax"
 
     def __init__(self, axis=-1):
@@ -42,6 +43,7 @@ class Softmax(Op):
 
 class LogSoftmax(Op):
     """y = x - logsumexp(x, axis);  gx = gy - softmax(x) * sum(gy, axis), softmax(x) = exp(y)"""
+    saves_inputs, saves_output = False, True
     name, kind = "log_softmax", "softmax"
 
     def __init__(self, axis=-1):
@@ -93,6 +95,7 @@ class CrossEntropy(Op):
 
     x: logits (N, K); t: labels (N,) or probability rows (N, K), which get no gradient.
     """
+    saves_inputs, saves_output = True, False
     name, arity, kind, argnames, nondiff = "cross_entropy", 2, "cross_entropy", ("logits", "target"), (1,)
 
     def __init__(self, reduction="mean"):
@@ -116,6 +119,7 @@ class BinaryCrossEntropyWithLogits(Op):
 
     n = z.size for "mean", as PyTorch; t (same shape as z, values in [0, 1]) gets no gradient.
     """
+    saves_inputs, saves_output = True, False
     name, arity, kind, argnames, nondiff = ("binary_cross_entropy_with_logits", 2, "bce",
                                             ("z", "target"), (1,))
 

@@ -23,6 +23,7 @@ class _Reduce(Op):
 
 class Sum(_Reduce):
     """y = sum(x, axis);  gx = gy broadcast back over the summed axes"""
+    saves_inputs, saves_output = False, False
     name = "sum"
 
     def forward(self, x):
@@ -35,6 +36,7 @@ class Sum(_Reduce):
 
 class Mean(_Reduce):
     """y = mean(x, axis);  gx = gy / n broadcast back (n: number of elements averaged)"""
+    saves_inputs, saves_output = False, False
     name = "mean"
 
     def forward(self, x):
@@ -50,6 +52,7 @@ class Mean(_Reduce):
 
 class Max(_Reduce):
     """y = max(x, axis);  gx = gy at the maxima, shared evenly among ties (as torch.amax)"""
+    saves_inputs, saves_output = False, False
     name, reducer, kinks = "max", staticmethod(np.max), ("ties",)
 
     def forward(self, x):
@@ -73,6 +76,7 @@ class Min(Max):
 
 class LogSumExp(_Reduce):
     """y = log(sum(exp(x), axis)), shifted by the max;  gx = gy * exp(x - y) = gy * softmax(x)"""
+    saves_inputs, saves_output = True, True
     name = "logsumexp"
 
     def forward(self, x):

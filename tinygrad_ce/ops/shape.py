@@ -14,6 +14,7 @@ def _shape_arg(args):
 
 class Reshape(Op):
     """y = x.reshape(shape);  gx = gy.reshape(x.shape)"""
+    saves_inputs, saves_output = False, False
     name, kind = "reshape", "reshape"
 
     def __init__(self, *shape):
@@ -29,6 +30,7 @@ class Reshape(Op):
 
 class Transpose(Op):
     """y = x.transpose(axes) (reversed axes by default);  gx = gy.transpose(inverse of axes)"""
+    saves_inputs, saves_output = False, False
     name, kind = "transpose", "transpose"
 
     def __init__(self, *axes):
@@ -55,6 +57,7 @@ def _is_basic(index):
 
 class GetItem(Op):
     """y = x[index];  gx = zeros like x with gy added at index (repeated indices accumulate)"""
+    saves_inputs, saves_output = False, False
     name, kind, public = "getitem", "getitem", False
 
     def __init__(self, index):
@@ -70,6 +73,7 @@ class GetItem(Op):
 
 class IndexAdd(Op):
     """y = zeros(shape) with x added at index;  gx = gy[index]  (the backward of getitem)"""
+    saves_inputs, saves_output = False, False
     name, kind, public, method = "index_add", "index_add", False, False
 
     def __init__(self, index, shape):
@@ -89,6 +93,7 @@ class IndexAdd(Op):
 
 class Concatenate(Op):
     """y = concatenate(xs, axis);  g_i = the slice of gy that x_i filled"""
+    saves_inputs, saves_output = False, False
     name, arity, kind, method, argnames = "concatenate", None, "join", False, ("xs",)
 
     def __init__(self, axis=0):
@@ -109,6 +114,7 @@ class Concatenate(Op):
 
 class Stack(Op):
     """y = stack(xs, axis);  g_i = gy taken at position i along axis"""
+    saves_inputs, saves_output = False, False
     name, arity, kind, method, argnames = "stack", None, "join", False, ("xs",)
 
     def __init__(self, axis=0):
@@ -126,6 +132,7 @@ class Stack(Op):
 
 class BroadcastTo(Op):
     """y = broadcast_to(x, shape);  gx = gy summed back to x's shape (the engine does the sum)"""
+    saves_inputs, saves_output = False, False
     name, kind = "broadcast_to", "broadcast_to"
 
     def __init__(self, *shape):
