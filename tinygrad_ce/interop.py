@@ -65,7 +65,8 @@ def array_function(func, args, kwargs):
     """Route ``np.sum(t)``, ``np.where(c, t, 0)`` ... to tinygrad_ce's ops."""
     handler = _FUNCTIONS.get(func)
     if handler is None:
-        raise TypeError(f"np.{func.__name__} on a Tensor is not supported: it would drop the "
+        where = func.__module__.replace("numpy", "np") if func.__module__ else "np"
+        raise TypeError(f"{where}.{func.__name__} on a Tensor is not supported: it would drop the "
                         "tape. Use the tinygrad_ce function or method (tg.sum, tg.concatenate, "
                         "x.reshape, ...), or call it on t.data if you want no gradient.")
     return handler(*args, **kwargs)

@@ -57,10 +57,7 @@ class Tensor:
         try:
             y = op.forward(*data)
         except (ValueError, IndexError) as e:
-            if str(e).startswith(op.name + ":"):
-                raise
-            shapes = ", ".join(str(x.shape) for x in xs)
-            raise type(e)(f"{op.name}: {e} (input shapes {shapes})") from None
+            raise _explain(op, xs, e) from None
         if type(y) is not np.ndarray:
             y = np.asarray(y)
         if STATE.anomaly:
@@ -225,7 +222,7 @@ class Tensor:
     def __bool__(self):
         if self._data.size != 1:
             raise ValueError(f"the truth value of a Tensor with {self.size} elements (shape "
-                             f"{self.shape}) is ambiguous; use (t).any() or (t).all() on .data")
+                             f"{self.shape}) is ambiguous; use t.data.any() or t.data.all()")
         return bool(self._data)
 
     def __len__(self):
@@ -269,6 +266,18 @@ class Tensor:
         if self.name:
             extra.append(f"name={self.name!r}")
         return f"Tensor({body}{''.join(', ' + e for e in extra)})"
+
+
+def _explain(op, xs, error):
+    """The error of an op's forward, with the op's name, the shapes and a way out."""
+    if str(error).startswith(op.name + ":"):
+        return error
+    shapes = " and ".join(str(x.shape) for x in xs)
+    if "broadcast" in str(error):
+        return ValueError(f"{op.name}: shapes {shapes} do not broadcast (NumPy rules: aligned "
+                          "from the right, each dimension must match or be 1); reshape an "
+                          "operand, e.g. b.reshape(-1, 1), or use tg.broadcast_to")
+    return type(error)(f"{op.name}: {error} (input shapes {shapes})")
 
 
 class _HookHandle:
