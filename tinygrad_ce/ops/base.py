@@ -51,9 +51,10 @@ class Op:
         raise NotImplementedError(f"{type(self).__name__}.backward")
 
     def params(self):
-        """The op's parameters (its constructor's arguments) for printing the tape and graph."""
-        names = inspect.signature(type(self).__init__).parameters
-        return {k: getattr(self, k) for k in list(names)[1:] if k in vars(self)}
+        """The op's parameters (constructor arguments not at their defaults), for printing."""
+        names = list(inspect.signature(type(self).__init__).parameters.values())[1:]
+        return {p.name: getattr(self, p.name) for p in names if p.name in vars(self)
+                and not _is_default(getattr(self, p.name), p.default)}
 
     def release(self):
         """Drop everything kept for backward (a later backward through it is an error) and
@@ -74,6 +75,13 @@ class Op:
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.params().items())
         return f"{self.name}({args})"
+
+
+def _is_default(value, default):
+    try:
+        return value is default or bool(value == default)
+    except (ValueError, TypeError):
+        return False
 
 
 def dual(op, *xs):
