@@ -103,8 +103,8 @@ def gradient_test(fn, *strategies, **gradcheck_kwargs):
     ``strategies`` draw ``fn``'s inputs (e.g. ``arrays(...)``); assign the result to a name
     starting with ``test_`` and pytest runs it. A failure shrinks to a minimal example.
     """
-    @given(*strategies)
-    def test(*inputs):
+    @given(st.tuples(*strategies))
+    def test(inputs):
         assert_gradients_match(fn, *inputs, **gradcheck_kwargs)
     test.__name__ = f"test_gradient_of_{getattr(fn, '__name__', 'fn')}"
     return test
