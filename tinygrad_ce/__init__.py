@@ -6,6 +6,7 @@ Layers of the package, imports pointing one way:
     tensor, functional    the Tensor and the functions made from the registry
     tape, grad, interop   the printable tape, tg.grad, NumPy's functions on Tensors
     gradcheck, testing    checking gradients; hypothesis strategies for your own tests
+    layers/, check_layer  layers by hand and on the tape; their three-way check
 """
 
 from . import tensor as _tensor
@@ -19,9 +20,15 @@ _tensor._install_methods()
 globals().update(_FUNCTIONS)
 from . import interop as _interop  # noqa: E402,F401
 from .gradcheck import gradcheck, gradgradcheck, numerical_gradient  # noqa: E402
+from . import layers  # noqa: E402
+from .layers import (Affine, BatchNorm, Dropout, Layer, ReLU, Sequential, Sigmoid,  # noqa: E402
+                     SigmoidWithLoss, Softmax, SoftmaxWithLoss, Tanh)
+from .check_layer import check_layer  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = ["Tensor", "grad", "no_grad", "enable_grad", "detect_anomaly", "get_default_dtype",
-           "set_default_dtype", "gradcheck", "gradgradcheck", "numerical_gradient",
+           "set_default_dtype", "gradcheck", "gradgradcheck", "numerical_gradient", "layers",
+           "Layer", "Affine", "Sigmoid", "ReLU", "Tanh", "Softmax", "Dropout", "BatchNorm",
+           "SoftmaxWithLoss", "SigmoidWithLoss", "Sequential", "check_layer",
            *sorted(_FUNCTIONS)]

@@ -121,6 +121,8 @@ def run_backward(roots, grads, *, retain_graph, create_graph, capture=None):
     With ``capture`` (a dict id -> None, from ``tg.grad``), the gradients of those nodes are
     stored there instead and no ``.grad`` is touched.
     """
+    if create_graph:  # every gradient is a Tensor, so backward formulas record themselves
+        grads = [g if not isinstance(g, np.ndarray) else type(roots[0])._make(g) for g in grads]
     pending = {id(r): g for r, g in zip(roots, grads)}
     stored = set()
     tracer, anomaly = STATE.tracer, STATE.anomaly

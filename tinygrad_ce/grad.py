@@ -16,7 +16,8 @@ def grad(outputs, inputs, grad_outputs=None, *, retain_graph=None, create_graph=
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     single = isinstance(inputs, Tensor)
     inputs = [inputs] if single else list(inputs)
-    if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray)):
+    if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray, np.generic,
+                                                         int, float)):
         grad_outputs = [grad_outputs] * len(outputs)
     for x in inputs:
         if not isinstance(x, Tensor) or not x.requires_grad:

@@ -59,9 +59,9 @@ class Op:
     def release(self):
         """Drop everything kept for backward (a later backward through it is an error) and
         unlock the inputs' data for writing again."""
-        inputs = self.inputs
+        inputs, name = self.inputs, self.name
         self.__dict__.clear()
-        self.released = True
+        self.released, self.name = True, name
         if self.saves_inputs:
             for x in inputs or ():
                 x._unlock()

@@ -1,0 +1,127 @@
+"""``tg.check_layer``: a layer's own backward vs autograd through its reference vs finite
+differences, plus the backward contract that hand-written layers often break."""
+
+import copy
+
+import numpy as np
+
+from .gradcheck import TOLERANCES, numerical_gradient
+from .grad import grad
+from .tensor import Tensor
+
+
+class LayerReport:
+    """Three gradients per input and parameter, and the contract checks; ``bool()`` is pass."""
+
+    def __init__(self, name, rows, contract, tolerances):
+        self.name, self.rows, self.contract = name, rows, contract
+        self.atol, self.rtol = tolerances
+        self.passed = all(r["passed"] for r in rows) and all(ok for _, ok, _ in contract)
+
+    def __bool__(self):
+        return self.passed
+
+    def __str__(self):
+        head = f"check_layer {self.name}: {'PASSED' if self.passed else 'FAILED'}"
+        table = [("gradient", "shape", "|own - numeric|", "|autograd - numeric|",
+                  "|own - autograd|", "")]
+        for r in self.rows:
+            table.append((r["name"], str(r["shape"]), f"{r['own']:.2e}", f"{r['autograd']:.2e}",
+                          f"{r['own_vs_autograd']:.2e}", "ok" if r["passed"] else "FAIL"))
+        widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+        lines = [head] + ["  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip()
+                          for row in table]
+        for what, ok, detail in self.contract:
+            lines.append(f"  {'ok  ' if ok else 'FAIL'} {what}{': ' + detail if detail else ''}")
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
+def _max_diff(a, b):
+    return float(np.max(np.abs(np.asarray(a) - np.asarray(b)))) if np.size(a) else 0.0
+
+
+def _close(a, b, atol, rtol):
+    return bool(np.all(np.abs(np.asarray(a) - np.asarray(b)) <= atol + rtol * np.abs(b)))
+
+
+def check_layer(layer, *inputs, seed=0, eps=None, atol=None, rtol=None):
+    """Check ``layer`` at ``inputs`` (x, and t for a loss layer): its own backward, autograd
+    through ``layer.reference``, and central differences, for x and every parameter.
+
+    The upstream gradient is random and non-unit. Also checked: backward scales linearly with
+    dout; backward mutates neither dout, nor the inputs, nor what forward saved; the reference
+    forward equals the layer's forward. The layer itself is not changed: every evaluation runs
+    on a copy (so a Dropout mask or a BatchNorm running average is the same each time).
+    """
+    x = np.asarray(inputs[0])
+    rest = [np.asarray(v) for v in inputs[1:]]
+    d_eps, d_atol, d_rtol = TOLERANCES.get(x.dtype, TOLERANCES[np.dtype(np.float32)])
+    eps, atol, rtol = eps or d_eps, atol or d_atol, rtol or d_rtol
+    rng = np.random.default_rng(seed)
+    snapshot = copy.deepcopy(layer)
+
+    def fresh():
+        copy_ = copy.deepcopy(snapshot)
+        copy_.zero_grad()
+        return copy_
+
+    def run(lay, xv):
+        return np.asarray(lay.forward(xv, *rest))
+
+    # 1. the layer's own backward, with the contract checks around it
+    own, x_before = fresh(), x.copy()
+    out = run(own, x.copy())
+    dout = (rng.standard_normal(out.shape) * 1.5 + 0.3).astype(out.dtype)
+    dout_before = dout.copy()
+    saved = {a: copy.deepcopy(getattr(own, a)) for a in own.saved}
+    dx = own.backward(dout)
+    own_grads = [dx] + [p.grad.data if p.grad is not None else np.zeros(p.shape)
+                        for p in own.params()]
+    scaled = fresh()
+    run(scaled, x.copy())
+    dx3 = scaled.backward(dout * 3)
+    contract = [
+        ("backward scales with a random non-unit dout", _close(dx3, 3 * dx, atol, rtol),
+         "" if _close(dx3, 3 * dx, atol, rtol) else "backward(3 dout) != 3 backward(dout)"),
+        ("dout not mutated", np.array_equal(dout, dout_before), ""),
+        ("inputs not mutated", np.array_equal(x, x_before), ""),
+        ("saved values not mutated", all(_same(getattr(own, a), v) for a, v in saved.items()), ""),
+    ]
+
+    # 2. autograd through the reference forward
+    ref = fresh()
+    run(ref, x.copy())  # sets what the reference reads (e.g. a dropout mask)
+    xt = Tensor(x.copy(), requires_grad=True)
+    out_ref = ref.reference(xt, *rest) if layer.is_loss else ref.reference(xt)
+    same_forward = _close(out_ref.data, out, atol, rtol)
+    contract.append(("reference forward equals forward", same_forward,
+                     "" if same_forward else f"max diff {_max_diff(out_ref.data, out):.2e}"))
+    ref_grads = [g.data for g in grad(out_ref, [xt, *ref.params()], dout)]
+
+    # 3. central differences of sum(forward(x) * dout), for x and each parameter
+    def f_x(xv):
+        return float(np.sum(run(fresh(), xv) * dout))
+    numeric = [numerical_gradient(f_x, x.astype(np.float64), eps)]
+    for k in range(len(snapshot.params())):
+        def f_p(pv, k=k):
+            lay = fresh()
+            lay.params()[k].data = pv.astype(lay.params()[k].dtype)
+            return float(np.sum(run(lay, x.copy()) * dout))
+        numeric.append(numerical_gradient(f_p, snapshot.params()[k].data, eps))
+
+    names = ["x"] + [p.name or f"param{k}" for k, p in enumerate(snapshot.params())]
+    rows = []
+    for name, o, a, n in zip(names, own_grads, ref_grads, numeric):
+        rows.append({"name": name, "shape": np.shape(n), "own": _max_diff(o, n),
+                     "autograd": _max_diff(a, n), "own_vs_autograd": _max_diff(o, a),
+                     "passed": _close(o, n, atol, rtol) and _close(a, n, atol, rtol)
+                     and np.shape(o) == np.shape(n)})
+    return LayerReport(repr(layer), rows, contract, (atol, rtol))
+
+
+def _same(a, b):
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return np.array_equal(a, b)
+    return a is b or a == b

@@ -1,0 +1,101 @@
+"""Loss layers on logits, each with the fused gradient: y - t, scaled by dout."""
+
+import numpy as np
+
+from ..functional import FUNCTIONS as F
+from ..ops.elementwise import _stable_sigmoid
+from ..ops.nn import REDUCTIONS, log_softmax_array, softmax_array, target_table
+from ..tensor import Tensor
+from .base import Layer
+
+
+def _reduction(name, reduction):
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{name}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    return reduction
+
+
+def _reduce(losses, reduction):
+    if reduction == "mean":
+        return np.mean(losses)
+    return np.sum(losses) if reduction == "sum" else losses
+
+
+class SoftmaxWithLoss(Layer):
+    """loss = cross-entropy of softmax(x) against t;  dx = dout * (y - t) / N  ("mean")
+
+    ``t``: integer labels of shape (N,) (whole-number floats accepted) or probability rows of
+    shape (N, K). y = softmax(x) is saved by forward; the gradient is the fused y - t, never
+    formed through d log and d softmax. "sum": dout * (y - t); "none": dout[:, None] * (y - t).
+    """
+
+    is_loss, saved = True, ("y", "t")
+
+    def __init__(self, reduction="mean"):
+        super().__init__()
+        self.reduction = _reduction(self.name, reduction)
+        self.y = self.t = None
+
+    def forward(self, x, t):
+        if x.ndim != 2:
+            raise ValueError(f"{self.name}: logits must have shape (N, K), got {x.shape}")
+        self.t = target_table(self.name, x, np.asarray(t))
+        self.y = softmax_array(x, axis=1)
+        losses = -np.sum(self.t * log_softmax_array(x, axis=1), axis=1)   # no log(y + 1e-7)
+        return _reduce(losses, self.reduction)
+
+    def backward(self, dout=1.0):
+        self.check_forward_done()
+        dout = np.asarray(dout)
+        if self.reduction == "mean":
+            return dout * (self.y - self.t) / self.y.shape[0]
+        if self.reduction == "none":
+            dout = dout[:, None]
+        return dout * (self.y - self.t)
+
+    def reference(self, x, t):
+        table = Tensor(target_table(self.name, x.data, np.asarray(t.data if isinstance(t, Tensor) else t)))
+        log_y = x - F["logsumexp"](x, 1, True)
+        losses = -(table * log_y).sum(axis=1)
+        return losses.mean() if self.reduction == "mean" else (
+            losses.sum() if self.reduction == "sum" else losses)
+
+    def __repr__(self):
+        return f"SoftmaxWithLoss(reduction={self.reduction!r})"
+
+
+class SigmoidWithLoss(Layer):
+    """loss = max(z, 0) - z t + log(1 + exp(-|z|)) (binary / multi-label logistic loss);
+    dz = dout * (sigmoid(z) - t) / n with n = z.size for "mean", as PyTorch's
+    binary_cross_entropy_with_logits."""
+
+    is_loss, saved = True, ("y", "t")
+
+    def __init__(self, reduction="mean"):
+        super().__init__()
+        self.reduction = _reduction(self.name, reduction)
+        self.y = self.t = None
+
+    def forward(self, z, t):
+        t = np.asarray(t)
+        if t.shape != z.shape:
+            raise ValueError(f"{self.name}: target of shape {t.shape} does not match logits of "
+                             f"shape {z.shape}; pass one target in [0, 1] per logit")
+        if np.any((t < 0) | (t > 1)):
+            raise ValueError(f"{self.name}: targets must lie in [0, 1]")
+        self.t, self.y = t, _stable_sigmoid(z)
+        return _reduce(np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z))), self.reduction)
+
+    def backward(self, dout=1.0):
+        self.check_forward_done()
+        g = np.asarray(dout) * (self.y - self.t)
+        return g / self.y.size if self.reduction == "mean" else g
+
+    def reference(self, z, t):
+        t = t if isinstance(t, Tensor) else Tensor(t)
+        losses = F["maximum"](z, 0.0) - z * t + F["log"](1 + F["exp"](-F["abs"](z)))
+        return losses.mean() if self.reduction == "mean" else (
+            losses.sum() if self.reduction == "sum" else losses)
+
+    def __repr__(self):
+        return f"SigmoidWithLoss(reduction={self.reduction!r})"

@@ -1,0 +1,102 @@
+"""Dropout and batch normalisation: layers that behave differently in training and evaluation."""
+
+import numpy as np
+
+from ..dtypes import get_default_dtype
+from ..functional import FUNCTIONS as F
+from ..tensor import Tensor
+from .base import Layer
+
+
+class Dropout(Layer):
+    """Inverted dropout. Training: y = x * mask / (1 - p), mask ~ Bernoulli(1 - p), so the
+    expected output equals x; evaluation: y = x.  dx = dout * mask / (1 - p)."""
+
+    saved = ("mask",)
+
+    def __init__(self, p=0.5, *, rng=None):
+        super().__init__()
+        if not 0 <= p < 1:
+            raise ValueError(f"dropout: p is the probability of dropping a unit and must be in "
+                             f"[0, 1), got {p}")
+        self.p, self.mask = p, None
+        self.rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+
+    def forward(self, x):
+        if self.training:
+            self.mask = (self.rng.random(x.shape) >= self.p) / (1 - self.p)
+        else:
+            self.mask = np.ones((1,) * x.ndim)
+        return x * self.mask.astype(x.dtype, copy=False)
+
+    def backward(self, dout):
+        self.check_forward_done()
+        return dout * self.mask
+
+    def reference(self, x):
+        return x * self.mask
+
+    def __repr__(self):
+        return f"Dropout(p={self.p})"
+
+
+class BatchNorm(Layer):
+    """Batch normalisation over axis 0 of an (N, D) input, as torch.nn.BatchNorm1d.
+
+    Training: xn = (x - mean) / sqrt(var + eps) with the batch's mean and (biased) variance;
+    running statistics follow ``running = (1 - momentum) * running + momentum * batch`` (the
+    running variance unbiased, as PyTorch). Evaluation uses the running statistics.
+    y = gamma * xn + beta.  Backward (training), with dxn = dout * gamma:
+    dx = (dxn - mean(dxn) - xn * mean(dxn * xn)) / sqrt(var + eps).
+    """
+
+    saved = ("xn", "std")
+
+    def __init__(self, features, *, momentum=0.1, eps=1e-5, dtype=None):
+        super().__init__()
+        dtype = np.dtype(dtype or get_default_dtype())
+        self.momentum, self.eps = momentum, eps
+        self.gamma = Tensor(np.ones(features, dtype=dtype), requires_grad=True, name="gamma")
+        self.beta = Tensor(np.zeros(features, dtype=dtype), requires_grad=True, name="beta")
+        self.running_mean = np.zeros(features, dtype=dtype)
+        self.running_var = np.ones(features, dtype=dtype)
+        self.xn = self.std = None
+
+    def forward(self, x):
+        d = self.gamma.shape[0]
+        if x.ndim != 2 or x.shape[1] != d:
+            raise ValueError(f"batch_norm: expected input of shape (N, {d}), got {x.shape}")
+        if self.training:
+            n = x.shape[0]
+            if n < 2:
+                raise ValueError("batch_norm: a batch of one has no variance in training mode; "
+                                 "use batches of 2 or more, or call layer.eval()")
+            mean, var = x.mean(axis=0), x.var(axis=0)
+            m = self.momentum
+            self.running_mean = (1 - m) * self.running_mean + m * mean
+            self.running_var = (1 - m) * self.running_var + m * var * n / (n - 1)
+        else:
+            mean, var = self.running_mean, self.running_var
+        self.std = np.sqrt(var + self.eps)
+        self.xn = (x - mean) / self.std
+        return self.gamma.data * self.xn + self.beta.data
+
+    def backward(self, dout):
+        self.check_forward_done()
+        self.add_grad(self.beta, dout.sum(axis=0))
+        self.add_grad(self.gamma, (dout * self.xn).sum(axis=0))
+        dxn = dout * self.gamma.data
+        if not self.training:
+            return dxn / self.std
+        return (dxn - dxn.mean(axis=0) - self.xn * (dxn * self.xn).mean(axis=0)) / self.std
+
+    def reference(self, x):
+        if self.training:
+            mean = x.mean(axis=0)
+            var = ((x - mean) ** 2).mean(axis=0)
+        else:
+            mean, var = Tensor(self.running_mean), Tensor(self.running_var)
+        return self.gamma * ((x - mean) / F["sqrt"](var + self.eps)) + self.beta
+
+    def __repr__(self):
+        return f"BatchNorm({self.gamma.shape[0]})"
