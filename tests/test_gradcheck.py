@@ -50,7 +50,8 @@ def test_fast_mode_passes_correct_gradients(inputs):
 
 
 def test_nan_fails_the_check():
-    report = tg.gradcheck(lambda x: tg.sqrt(x), [np.array([0.0, 1.0])])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        report = tg.gradcheck(lambda x: tg.sqrt(x), [np.array([0.0, 1.0])])
     assert not report
 
 
