@@ -7,6 +7,7 @@ Layers of the package, imports pointing one way:
     tape, grad, interop   the printable tape, tg.grad, NumPy's functions on Tensors
     gradcheck, testing    checking gradients; hypothesis strategies for your own tests
     layers/, check_layer  layers by hand and on the tape; their three-way check
+    optim/, data, datasets/, serialize   training: optimizers, batches, data, checkpoints
 """
 
 from . import tensor as _tensor
@@ -24,11 +25,14 @@ from . import layers  # noqa: E402
 from .layers import (Affine, BatchNorm, Dropout, Layer, ReLU, Sequential, Sigmoid,  # noqa: E402
                      SigmoidWithLoss, Softmax, SoftmaxWithLoss, Tanh)
 from .check_layer import check_layer  # noqa: E402
+from . import data, datasets, optim  # noqa: E402
+from .serialize import load, save  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = ["Tensor", "grad", "no_grad", "enable_grad", "detect_anomaly", "get_default_dtype",
            "set_default_dtype", "gradcheck", "gradgradcheck", "numerical_gradient", "layers",
            "Layer", "Affine", "Sigmoid", "ReLU", "Tanh", "Softmax", "Dropout", "BatchNorm",
-           "SoftmaxWithLoss", "SigmoidWithLoss", "Sequential", "check_layer",
+           "SoftmaxWithLoss", "SigmoidWithLoss", "Sequential", "check_layer", "data",
+           "datasets", "optim", "save", "load",
            *sorted(_FUNCTIONS)]
