@@ -9,3 +9,26 @@ from .sequential import Sequential
 
 __all__ = ["Layer", "LayerOp", "Affine", "Sigmoid", "ReLU", "Tanh", "Softmax", "Dropout",
            "BatchNorm", "SoftmaxWithLoss", "SigmoidWithLoss", "Sequential"]
+
+
+def catalogue():
+    """Every built-in layer with example inputs: name -> (rng -> (layer, inputs))."""
+    import numpy as np
+
+    def x(rng):
+        return rng.standard_normal((4, 5))
+
+    labels = np.array([0, 2, 1, 1])
+    return {
+        "affine": lambda r: (Affine(5, 3, rng=r), (x(r),)),
+        "sigmoid": lambda r: (Sigmoid(), (x(r),)),
+        "relu": lambda r: (ReLU(), (x(r),)),
+        "tanh": lambda r: (Tanh(), (x(r),)),
+        "softmax": lambda r: (Softmax(), (x(r),)),
+        "dropout": lambda r: (Dropout(0.3, rng=r), (x(r),)),
+        "batch_norm": lambda r: (BatchNorm(5), (x(r),)),
+        "softmax_with_loss": lambda r: (SoftmaxWithLoss(), (x(r)[:, :3], labels)),
+        "sigmoid_with_loss": lambda r: (SigmoidWithLoss(), (x(r), (x(r) > 0).astype(float))),
+        "sequential": lambda r: (Sequential(Affine(5, 4, rng=r), ReLU(), Affine(4, 3, rng=r)),
+                                 (x(r),)),
+    }

@@ -65,6 +65,43 @@ class Layer:
         self.training = False
         return self
 
+    buffers = ()        # arrays that are state but not parameters (BatchNorm's running stats)
+
+    def state(self):
+        """Parameters and buffers by name (what ``save`` writes)."""
+        out = {name: v.data for name, v in vars(self).items()
+               if isinstance(v, Tensor) and v.requires_grad}
+        out.update({name: getattr(self, name) for name in self.buffers})
+        return out
+
+    def load_state(self, state, prefix=""):
+        """Copy arrays from ``state`` into the parameters and buffers, checking every shape."""
+        for name, current in self.state().items():
+            key = prefix + name
+            if key not in state:
+                raise ValueError(f"load: the checkpoint has no {key!r}; it holds "
+                                 f"{sorted(state)[:8]} (a different architecture?)")
+            value = np.asarray(state[key])
+            if value.shape != np.shape(current):
+                raise ValueError(f"load: parameter {key!r} has shape {value.shape} in the "
+                                 f"checkpoint but {np.shape(current)} in the model")
+            target = getattr(self, name)
+            if isinstance(target, Tensor):
+                target.data[...] = value
+            else:
+                setattr(self, name, value.astype(np.asarray(current).dtype).copy())
+
+    def save(self, path):
+        """Write the parameters and buffers to ``path`` (.npz, atomically)."""
+        from ..serialize import save
+        save(self.state(), path)
+
+    def load(self, path):
+        """Read parameters and buffers saved by ``save``; shapes must match."""
+        from ..serialize import load
+        self.load_state(load(path))
+        return self
+
     def zero_grad(self):
         """Forget the accumulated gradients of every parameter."""
         for p in self.params():

@@ -51,6 +51,7 @@ class BatchNorm(Layer):
     """
 
     saved = ("xn", "std")
+    buffers = ("running_mean", "running_var")
 
     def __init__(self, features, *, momentum=0.1, eps=1e-5, dtype=None):
         super().__init__()

@@ -41,6 +41,19 @@ class Sequential(Layer):
             x = layer.reference(x)
         return x
 
+    def state(self):
+        return {f"{i}.{name}": v for i, layer in enumerate(self.layers)
+                for name, v in layer.state().items()}
+
+    def load_state(self, state, prefix=""):
+        expected = set(self.state())
+        extra = sorted(set(state) - expected)
+        if extra:
+            raise ValueError(f"load: the checkpoint has {extra[:5]} that this model does not "
+                             f"(a different architecture?); the model has {sorted(expected)[:8]}")
+        for i, layer in enumerate(self.layers):
+            layer.load_state(state, prefix=f"{prefix}{i}.")
+
     def params(self):
         return [p for layer in self.layers for p in layer.params()]
 

@@ -4,7 +4,7 @@ import numpy as np
 
 from ..grad import grad
 from ..tensor import Tensor
-from .base import Optimizer, flat, positive
+from .base import Optimizer, assign_flat, flat, positive
 
 
 class Newton(Optimizer):
@@ -16,27 +16,44 @@ class Newton(Optimizer):
     by differentiating it again: in full (one backward per column) for up to ``max_full``
     parameters, else by conjugate gradients on Hessian-vector products. When H + damping I is
     not positive definite, the damping is raised until it is (Levenberg's rule).
+
+    With ``line_search=True`` (the default) the full step is tried first and halved until the
+    loss decreases by at least 1e-4 of what the gradient promises (Armijo): far from the
+    minimum a pure Newton step can overshoot (softmax regression is not self-concordant), near
+    it the full step is taken and convergence is quadratic. Returns the loss before the step.
     """
 
-    def __init__(self, params, damping=0.0, *, max_full=2000, cg_iters=100):
+    def __init__(self, params, damping=0.0, *, line_search=True, max_full=2000, cg_iters=100):
         super().__init__(params)
         self.damping = positive("Newton: damping", damping, allow_zero=True)
+        self.line_search = bool(line_search)
         self.max_full, self.cg_iters = int(max_full), int(cg_iters)
 
     def step(self, closure):
-        loss, d = self._newton_direction(closure)
-        for p in self.params:  # drop what still holds the graph, so the parameters unlock
-            if p.grad is not None and p.grad.requires_grad:
-                p.grad = p.grad.detach()
-        start = 0
-        for p in self.params:
-            self.update(p, d[start:start + p.size].reshape(p.shape).astype(p.dtype))
-            start += p.size
+        loss, d, g = self._newton_direction(closure)
+        self._release_grads()
+        x0, f0, t = flat([p.data for p in self.params]), float(loss.data), 1.0
+        for _ in range(40 if self.line_search else 1):
+            assign_flat(self.params, x0 + t * d)
+            if not self.line_search or self._value(closure) <= f0 + 1e-4 * t * (g @ d):
+                break
+            t /= 2
+        self.last_step_size = t
         self.steps += 1
         return loss
 
+    def _release_grads(self):
+        for p in self.params:  # a .grad with history holds the graph, and so locks p
+            if p.grad is not None and p.grad.requires_grad:
+                p.grad = p.grad.detach()
+
+    def _value(self, closure):
+        value = float(closure().data)
+        self._release_grads()
+        return value
+
     def _newton_direction(self, closure):
-        """(loss without history, -(H + damping I)^-1 g); the graph dies on return."""
+        """(loss without history, -(H + damping I)^-1 g, g); the graph dies on return."""
         loss = closure()
         if not isinstance(loss, Tensor) or not loss.requires_grad:
             raise TypeError("Newton: the closure must return a loss Tensor that depends on the "
@@ -55,7 +72,7 @@ class Newton(Optimizer):
             d = solve_damped(0.5 * (H + H.T), -g_flat, self.damping)
         else:
             d = conjugate_gradient(lambda v: hvp(v) + self.damping * v, -g_flat, self.cg_iters)
-        return loss.detach(), d
+        return loss.detach(), d, g_flat
 
     def _hvp(self, gs):
         """v -> H v, by differentiating <g, v> once more."""

@@ -1,0 +1,132 @@
+"""The command line: ``tinygrad-ce train | gradcheck | graph | trace`` (also python -m tinygrad_ce)."""
+
+import argparse
+import sys
+
+import numpy as np
+
+from . import train as T
+
+
+def positive_int(text):
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def positive_float(text):
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def add_train(sub):
+    p = sub.add_parser("train", help="train a model and print its accuracy",
+                       description="Train a model on the tape and report train and test "
+                                   "accuracy. With no options: an MLP on the shipped digits.")
+    p.add_argument("--model", choices=T.MODELS, default="mlp")
+    p.add_argument("--dataset", choices=T.DATASETS, default="digits")
+    p.add_argument("--optimizer", choices=T.OPTIMIZERS, default="adam")
+    p.add_argument("--epochs", type=positive_int, default=40)
+    p.add_argument("--batch-size", type=positive_int, default=50)
+    p.add_argument("--lr", type=positive_float, default=None,
+                   help="learning rate (default depends on the optimizer)")
+    p.add_argument("--weight-decay", type=float, default=1e-4,
+                   help="L2 strength: weight_decay for first-order optimizers, l2/2 |p|^2 in "
+                        "the loss for lbfgs and newton (default 1e-4)")
+    p.add_argument("--hidden", type=positive_int, default=256, help="hidden units of the mlp")
+    p.add_argument("--dropout", type=float, default=0.3, help="dropout after the mlp's ReLU")
+    p.add_argument("--no-standardize", action="store_true",
+                   help="keep the raw features (default: zero mean, unit variance)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data-root", default=None, help="folder of the MNIST or CIFAR-10 files")
+    p.add_argument("--download", action="store_true", help="fetch MNIST or CIFAR-10 if missing")
+    p.add_argument("--save", metavar="PATH", help="write the trained parameters (.npz)")
+    p.add_argument("--plot", metavar="PATH", help="write a PNG of loss and accuracy curves")
+    p.add_argument("--quiet", action="store_true", help="no per-epoch lines or progress bar")
+    p.set_defaults(run=run_train)
+
+
+def run_train(args):
+    if not 0 <= args.dropout < 1:
+        raise ValueError(f"--dropout must be in [0, 1), got {args.dropout}")
+    if args.weight_decay < 0:
+        raise ValueError(f"--weight-decay must be >= 0, got {args.weight_decay}")
+    train, test = T.load_dataset(args.dataset, args.data_root, args.download, args.seed)
+    if not args.no_standardize:
+        train, test = T.standardize(train, test)
+    n_in, n_classes = train[0].shape[1], int(max(train[1].max(), test[1].max())) + 1
+    model, loss_layer = T.build_model(args.model, n_in, n_classes, args.hidden, args.seed,
+                                      args.dropout if args.model == "mlp" else 0.0)
+    closure_based = args.optimizer in ("lbfgs", "newton")
+    optimizer = T.build_optimizer(args.optimizer, model.params(), args.lr,
+                                  0.0 if closure_based else args.weight_decay)
+    print(f"training {args.model} on {args.dataset} ({len(train[0])} train, {len(test[0])} test, "
+          f"{n_in} features, {n_classes} classes) with {args.optimizer}")
+    history = T.fit(model, loss_layer, optimizer, train, test, epochs=args.epochs,
+                    batch_size=args.batch_size, seed=args.seed, n_classes=n_classes,
+                    l2=args.weight_decay if closure_based else 0.0,
+                    log=None if args.quiet else print, progress=not args.quiet)
+    print(f"train accuracy {history['train_accuracy'][-1]:.4f}")
+    print(f"test accuracy {history['test_accuracy'][-1]:.4f}  ({history['seconds']:.1f} s)")
+    if args.save:
+        model.save(args.save)
+        print(f"saved the parameters to {args.save}")
+    if args.plot:
+        T.plot_history(history, args.plot)
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def add_gradcheck(sub):
+    from .layers import catalogue
+    p = sub.add_parser("gradcheck", help="check every built-in layer three ways",
+                       description="Run tg.check_layer on the built-in layers (or those named): "
+                                   "own backward vs autograd vs finite differences. Exit status "
+                                   "1 if any fails.")
+    p.add_argument("layers", nargs="*", metavar="LAYER",
+                   help=f"layers to check (default: all): {', '.join(catalogue())}")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(run=run_gradcheck)
+
+
+def run_gradcheck(args):
+    from .check_layer import check_layer
+    from .layers import catalogue
+    known = catalogue()
+    unknown = [n for n in args.layers if n not in known]
+    if unknown:
+        raise ValueError(f"unknown layer {', '.join(unknown)}; choose from {', '.join(known)}")
+    failed = 0
+    for name in args.layers or list(known):
+        layer, inputs = known[name](np.random.default_rng(args.seed))
+        report = check_layer(layer, *inputs, seed=args.seed)
+        print(report, end="\n\n")
+        failed += not report
+    print(f"{len(args.layers or known) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+def parser():
+    p = argparse.ArgumentParser(prog="tinygrad-ce", description="tinygrad_ce: learn, teach and "
+                                "test backpropagation")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    add_train(sub)
+    add_gradcheck(sub)
+    return p
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (ValueError, FileNotFoundError, FloatingPointError, RuntimeError) as e:
+        print(f"tinygrad-ce {args.command}: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,209 @@
+"""The training loop behind ``tinygrad-ce train`` and the examples: models, fit, accuracy."""
+
+import sys
+import time
+
+import numpy as np
+
+from . import datasets, optim
+from .data import DataLoader
+from .layers import Affine, Dropout, ReLU, Sequential, SigmoidWithLoss, SoftmaxWithLoss
+from .autograd import no_grad
+from .tensor import Tensor
+
+MODELS = ("logistic", "softmax", "mlp")
+OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam", "lbfgs", "newton")
+DATASETS = ("digits", "iris", "spiral", "mnist", "cifar10")
+
+
+def load_dataset(name, root=None, download=False, seed=0):
+    """(x_train, t_train), (x_test, t_test) for one of ``DATASETS``."""
+    if name == "digits":
+        return datasets.load_digits(seed=seed)
+    if name == "iris":
+        return datasets.load_iris(seed=seed)
+    if name == "spiral":
+        x, t = datasets.spiral(seed=seed)
+        xt, tt = datasets.spiral(seed=seed + 1)
+        return (x, t), (xt, tt)
+    if name == "mnist":
+        return datasets.load_mnist(root, download)
+    if name == "cifar10":
+        return datasets.load_cifar10(root, download)
+    raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+
+
+def standardize(train, test):
+    """Scale each feature to zero mean and unit variance with the training set's statistics
+    (constant features are only centred)."""
+    (x, t), (xt, tt) = train, test
+    mean, std = x.mean(axis=0), x.std(axis=0)
+    std = np.where(std < 1e-8, 1.0, std)
+    return ((x - mean) / std, t), ((xt - mean) / std, tt)
+
+
+def build_model(kind, n_in, n_classes, hidden=256, seed=0, dropout=0.0):
+    """(model, loss layer). logistic: one sigmoid per class (one-vs-rest logistic regression);
+    softmax: softmax regression; mlp: Affine -> ReLU [-> Dropout] -> Affine with softmax
+    cross-entropy."""
+    rng = np.random.default_rng(seed)
+    if kind == "logistic":
+        return Sequential(Affine(n_in, n_classes, rng=rng)), SigmoidWithLoss()
+    if kind == "softmax":
+        return Sequential(Affine(n_in, n_classes, rng=rng)), SoftmaxWithLoss()
+    if kind == "mlp":
+        if hidden < 1:
+            raise ValueError(f"hidden must be >= 1, got {hidden}")
+        middle = [Dropout(dropout, rng=rng)] if dropout else []
+        return Sequential(Affine(n_in, hidden, init="he", rng=rng), ReLU(), *middle,
+                          Affine(hidden, n_classes, rng=rng)), SoftmaxWithLoss()
+    raise ValueError(f"unknown model {kind!r}; choose one of {', '.join(MODELS)}")
+
+
+def build_optimizer(name, params, lr=None, weight_decay=0.0):
+    """One of ``OPTIMIZERS`` with a sensible default learning rate."""
+    defaults = {"sgd": 0.1, "momentum": 0.01, "adagrad": 0.05, "rmsprop": 0.001, "adam": 0.003,
+                "lbfgs": 1.0, "newton": None}
+    if name not in defaults:
+        raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+    lr = defaults[name] if lr is None else lr
+    if lr is not None and not lr > 0:
+        raise ValueError(f"lr must be > 0, got {lr}")
+    if name == "sgd":
+        return optim.SGD(params, lr, weight_decay=weight_decay)
+    if name == "momentum":
+        return optim.SGD(params, lr, momentum=0.9, weight_decay=weight_decay)
+    if name == "adagrad":
+        return optim.AdaGrad(params, lr, weight_decay=weight_decay)
+    if name == "rmsprop":
+        return optim.RMSProp(params, lr, weight_decay=weight_decay)
+    if name == "adam":
+        return optim.Adam(params, lr, weight_decay=weight_decay)
+    if name == "lbfgs":
+        return optim.LBFGS(params, lr, max_iter=20)
+    return optim.Newton(params, damping=1e-4)
+
+
+def targets_for(loss_layer, t, n_classes):
+    """Labels for a softmax loss; one-hot rows for independent sigmoids."""
+    return np.eye(n_classes)[t] if isinstance(loss_layer, SigmoidWithLoss) else t
+
+
+def accuracy(model, x, t):
+    """Fraction of rows whose largest output is the label (the model in eval mode)."""
+    model.eval()
+    with no_grad():
+        out = model.forward(x)
+    model.train()
+    return float(np.mean(out.argmax(axis=1) == t))
+
+
+class NonFiniteLoss(FloatingPointError):
+    pass
+
+
+class Progress:
+    """A progress bar on stderr: tqdm when installed, else a built-in one."""
+
+    def __init__(self, total, enabled=True):
+        self.total, self.enabled, self.done, self.bar = total, enabled, 0, None
+        if enabled:
+            try:
+                from tqdm import tqdm
+                self.bar = tqdm(total=total, file=sys.stderr, leave=False)
+            except ImportError:
+                pass
+
+    def update(self, text):
+        self.done += 1
+        if not self.enabled:
+            return
+        if self.bar is not None:
+            self.bar.set_postfix_str(text, refresh=False)
+            self.bar.update(1)
+        elif sys.stderr.isatty():
+            filled = int(30 * self.done / self.total)
+            sys.stderr.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {text}")
+            sys.stderr.flush()
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+        elif self.enabled and sys.stderr.isatty():
+            sys.stderr.write("\r" + " " * 100 + "\r")
+
+
+def _check_finite(loss, epoch, step, lr):
+    if not np.isfinite(loss):
+        raise NonFiniteLoss(f"the loss became {loss} at epoch {epoch}, step {step}; training "
+                            f"stopped. Try a smaller learning rate (now {lr}).")
+
+
+def fit(model, loss_layer, optimizer, train, test, *, epochs=10, batch_size=100, seed=0,
+        n_classes=None, l2=0.0, log=print, progress=True):
+    """Train on the tape; returns the history: loss, train and test accuracy per epoch.
+
+    ``l2`` adds ``l2 / 2 * sum(p^2)`` over the parameters to the loss (its gradient is the
+    ``l2 * p`` of SGD's weight_decay); L-BFGS and Newton need it in the loss they minimise.
+    """
+    (x, t), (xt, tt) = train, test
+    n_classes = n_classes or int(max(t.max(), tt.max())) + 1
+    y = targets_for(loss_layer, t, n_classes)
+    full_batch = isinstance(optimizer, (optim.LBFGS, optim.Newton))
+    loader = DataLoader(x, y, batch_size=len(x) if full_batch else batch_size, rng=seed)
+    history = {"loss": [], "train_accuracy": [], "test_accuracy": []}
+    lr = getattr(optimizer, "lr", None)
+    bar = Progress(epochs * len(loader), enabled=progress)
+    start = time.perf_counter()
+    try:
+        for epoch in range(1, epochs + 1):
+            losses = []
+            for step, (xb, yb) in enumerate(loader, 1):
+                def closure(xb=xb, yb=yb):
+                    optimizer.zero_grad()
+                    loss = loss_layer(model(Tensor(xb)), yb)
+                    for p in (model.params() if l2 else ()):
+                        loss = loss + (0.5 * l2) * (p * p).sum()
+                    if not isinstance(optimizer, optim.Newton):
+                        loss.backward()
+                    return loss
+                loss = float(optimizer.step(closure).data) if full_batch else None
+                if not full_batch:
+                    loss = float(closure().data)
+                    optimizer.step()
+                _check_finite(loss, epoch, step, lr)
+                losses.append(loss)
+                bar.update(f"epoch {epoch}/{epochs} loss {loss:.4f}")
+            history["loss"].append(float(np.mean(losses)))
+            history["train_accuracy"].append(accuracy(model, x, t))
+            history["test_accuracy"].append(accuracy(model, xt, tt))
+            if log:
+                log(f"epoch {epoch:3d}  loss {history['loss'][-1]:.4f}  "
+                    f"train {history['train_accuracy'][-1]:.4f}  "
+                    f"test {history['test_accuracy'][-1]:.4f}")
+    finally:
+        bar.close()
+    history["seconds"] = time.perf_counter() - start
+    return history
+
+
+def plot_history(history, path):
+    """Write a PNG of the loss and accuracy curves (needs matplotlib)."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise RuntimeError("plotting needs matplotlib: pip install 'tinygrad_ce[plot]' "
+                           "(or pip install matplotlib)") from None
+    epochs = np.arange(1, len(history["loss"]) + 1)
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.5))
+    a.plot(epochs, history["loss"])
+    a.set(xlabel="epoch", ylabel="training loss", title="loss")
+    b.plot(epochs, history["train_accuracy"], label="train")
+    b.plot(epochs, history["test_accuracy"], label="test")
+    b.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
+    b.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
