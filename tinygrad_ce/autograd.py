@@ -122,7 +122,7 @@ def run_backward(roots, grads, *, retain_graph, create_graph, capture=None):
     stored there instead and no ``.grad`` is touched.
     """
     if create_graph:  # every gradient is a Tensor, so backward formulas record themselves
-        grads = [g if not isinstance(g, np.ndarray) else type(roots[0])._make(g) for g in grads]
+        grads = [g if hasattr(g, "_data") else type(roots[0])._make(np.asarray(g)) for g in grads]
     pending = {id(r): g for r, g in zip(roots, grads)}
     stored = set()
     tracer, anomaly = STATE.tracer, STATE.anomaly

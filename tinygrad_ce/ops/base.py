@@ -15,6 +15,7 @@ import inspect
 import numpy as np
 
 REGISTRY = {}
+ARRAYS = (np.ndarray, np.generic)  # what NumPy hands back: arrays, or scalars from 0-d results
 
 
 class Op:
@@ -90,15 +91,15 @@ def dual(op, *xs):
     Backward formulas call this for ops that have no NumPy spelling (e.g. a scatter-add), so
     the same line serves first-order (ndarrays) and higher-order (Tensors) gradients.
     """
-    if all(isinstance(x, np.ndarray) for x in xs):
-        return op.forward(*xs)
-    tensor = next(x for x in xs if not isinstance(x, np.ndarray))
+    if all(isinstance(x, ARRAYS) for x in xs):
+        return op.forward(*[np.asarray(x) for x in xs])
+    tensor = next(x for x in xs if not isinstance(x, ARRAYS))
     return type(tensor).apply(op, *xs)
 
 
 def data_of(x):
     """The ndarray behind ``x``, which is an ndarray or a Tensor."""
-    return x if isinstance(x, np.ndarray) else x.data
+    return np.asarray(x) if isinstance(x, ARRAYS) else x.data
 
 
 def normalize_axis(axis, ndim, op):
