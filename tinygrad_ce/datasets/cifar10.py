@@ -35,7 +35,13 @@ def _folder(root, download):
     if download:
         archive = fetch(URL, root / "cifar-10-binary.tar.gz", MD5)
         with tarfile.open(archive) as tar:
-            tar.extractall(root, filter="data")
+            if hasattr(tarfile, "data_filter"):
+                tar.extractall(root, filter="data")
+            else:  # Python without extraction filters: refuse paths that leave root
+                for member in tar.getmembers():
+                    if member.name.startswith(("/", "..")) or ".." in member.name.split("/"):
+                        raise ValueError(f"load_cifar10: unsafe path {member.name} in {archive}")
+                tar.extractall(root)
         return root / "cifar-10-batches-bin"
     missing = [n for n in TRAIN + TEST if not (root / n).exists()]
     raise FileNotFoundError(f"load_cifar10: {', '.join(missing)} not in {root}; put the official "
