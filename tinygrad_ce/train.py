@@ -47,10 +47,11 @@ def build_model(kind, n_in, n_classes, hidden=256, seed=0, dropout=0.0):
     softmax: softmax regression; mlp: Affine -> ReLU [-> Dropout] -> Affine with softmax
     cross-entropy."""
     rng = np.random.default_rng(seed)
+    # the linear models are convex: start at zero, as is usual for them (and best for Newton)
     if kind == "logistic":
-        return Sequential(Affine(n_in, n_classes, rng=rng)), SigmoidWithLoss()
+        return Sequential(Affine(n_in, n_classes, init=0.0, rng=rng)), SigmoidWithLoss()
     if kind == "softmax":
-        return Sequential(Affine(n_in, n_classes, rng=rng)), SoftmaxWithLoss()
+        return Sequential(Affine(n_in, n_classes, init=0.0, rng=rng)), SoftmaxWithLoss()
     if kind == "mlp":
         if hidden < 1:
             raise ValueError(f"hidden must be >= 1, got {hidden}")
@@ -81,7 +82,7 @@ def build_optimizer(name, params, lr=None, weight_decay=0.0):
         return optim.Adam(params, lr, weight_decay=weight_decay)
     if name == "lbfgs":
         return optim.LBFGS(params, lr, max_iter=20)
-    return optim.Newton(params, damping=1e-4)
+    return optim.Newton(params)
 
 
 def targets_for(loss_layer, t, n_classes):
