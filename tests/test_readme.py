@@ -13,7 +13,8 @@ def blocks():
     return re.findall(r"```(\w*)\n(.*?)```", README.read_text(), flags=re.S)
 
 
-def test_readme_python_blocks_run_and_print_what_they_show():
+def test_readme_python_blocks_run_and_print_what_they_show(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)      # the blocks may write files (a checkpoint)
     found = blocks()
     namespace, checked = {}, 0
     for i, (lang, code) in enumerate(found):
