@@ -8,6 +8,7 @@ Layers of the package, imports pointing one way:
     gradcheck, testing    checking gradients; hypothesis strategies for your own tests
     layers/, check_layer  layers by hand and on the tape; their three-way check
     optim/, data, datasets/, serialize   training: optimizers, batches, data, checkpoints
+    viz, trace, cli       seeing backprop: graph pictures, the backward trace; the command line
 """
 
 from . import tensor as _tensor
@@ -27,6 +28,8 @@ from .layers import (Affine, BatchNorm, Dropout, Layer, ReLU, Sequential, Sigmoi
 from .check_layer import check_layer  # noqa: E402
 from . import data, datasets, optim  # noqa: E402
 from .serialize import load, save  # noqa: E402
+from . import viz  # noqa: E402
+from .trace import trace  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -34,5 +37,5 @@ __all__ = ["Tensor", "grad", "no_grad", "enable_grad", "detect_anomaly", "get_de
            "set_default_dtype", "gradcheck", "gradgradcheck", "numerical_gradient", "layers",
            "Layer", "Affine", "Sigmoid", "ReLU", "Tanh", "Softmax", "Dropout", "BatchNorm",
            "SoftmaxWithLoss", "SigmoidWithLoss", "Sequential", "check_layer", "data",
-           "datasets", "optim", "save", "load",
+           "datasets", "optim", "save", "load", "viz", "trace",
            *sorted(_FUNCTIONS)]

@@ -150,8 +150,7 @@ def run_backward(roots, grads, *, retain_graph, create_graph, capture=None):
                 gxs = op.backward(g, *[x._data for x in xs], t._data)
             if anomaly:
                 check_finite(op, "backward", gxs)
-            if tracer is not None:
-                tracer.record(op, t, g, gxs)
+            passed = [] if tracer is not None else None
             for x, gx in zip(xs, gxs):
                 if gx is None or not x.requires_grad:
                     continue
@@ -161,6 +160,10 @@ def run_backward(roots, grads, *, retain_graph, create_graph, capture=None):
                     gx = gx.astype(x._data.dtype)
                 prev = pending.get(id(x))
                 pending[id(x)] = gx if prev is None else prev + gx
+                if passed is not None:
+                    passed.append((x, gx, prev is not None))
+            if tracer is not None:
+                tracer.record(op, t, g, passed)
             if not retain_graph:
                 op.release()
                 if op.saves_output:

@@ -109,6 +109,60 @@ def run_gradcheck(args):
     return 1 if failed else 0
 
 
+def tiny_step(seed=0, batch=2):
+    """One training step of a small two-layer net, traced: (loss, trace)."""
+    from . import Affine, Sequential, Sigmoid, SoftmaxWithLoss, Tensor, trace
+    rng = np.random.default_rng(seed)
+    x = Tensor(rng.standard_normal((batch, 3)).round(2), name="x")
+    t = Tensor(rng.integers(0, 2, batch), name="t")
+    net = Sequential(Affine(3, 4, rng=rng), Sigmoid(), Affine(4, 2, rng=rng))
+    loss = SoftmaxWithLoss()(net(x), t)
+    loss.name = "loss"
+    with trace() as tr:
+        loss.backward(retain_graph=True)
+    return loss, tr
+
+
+def add_graph(sub):
+    p = sub.add_parser("graph", help="draw the graph of one step of a small network",
+                       description="Write the graph of one training step of a small two-layer "
+                                   "net (Affine -> Sigmoid -> Affine -> SoftmaxWithLoss), with "
+                                   "values and gradients. SVG and PNG use Graphviz's dot when "
+                                   "installed (SVG has a built-in fallback); .dot writes the text.")
+    p.add_argument("-o", "--output", default="graph.svg", help="the file (.svg, .png or .dot)")
+    p.add_argument("--expand", action="store_true", help="draw each layer's primitive ops")
+    p.add_argument("--no-values", action="store_true", help="leave out values and gradients")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(run=run_graph)
+
+
+def run_graph(args):
+    from .viz import render
+    loss, tr = tiny_step(args.seed)
+    path = render(loss, args.output, trace=None if args.no_values else tr, expand=args.expand,
+                  values=not args.no_values)
+    print(f"wrote {path}")
+    return 0
+
+
+def add_trace(sub):
+    p = sub.add_parser("trace", help="print the backward trace of one step on a tiny batch",
+                       description="Print each backward step of one training step of a small "
+                                   "two-layer net: the gradient each op received and what it "
+                                   "passed on, and the rule it used.")
+    p.add_argument("--batch", type=positive_int, default=2, help="rows in the batch")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(run=run_trace)
+
+
+def run_trace(args):
+    loss, tr = tiny_step(args.seed, args.batch)
+    print(loss.tape())
+    print()
+    print(tr)
+    return 0
+
+
 def parser():
     p = argparse.ArgumentParser(prog="tinygrad-ce", description="tinygrad_ce: learn, teach and "
                                 "test backpropagation")
@@ -116,6 +170,8 @@ def parser():
     sub.required = True
     add_train(sub)
     add_gradcheck(sub)
+    add_graph(sub)
+    add_trace(sub)
     return p
 
 
@@ -123,7 +179,7 @@ def main(argv=None):
     args = parser().parse_args(argv)
     try:
         return args.run(args)
-    except (ValueError, FileNotFoundError, FloatingPointError, RuntimeError) as e:
+    except (ValueError, OSError, FloatingPointError, RuntimeError) as e:
         print(f"tinygrad-ce {args.command}: error: {e}", file=sys.stderr)
         return 2
 

@@ -1,0 +1,212 @@
+"""Pictures of the graph: Graphviz DOT text, SVG or PNG files, and notebook display.
+
+``to_dot(y)`` needs nothing; ``render(y, path)`` uses Graphviz's ``dot`` program when it is
+installed, and otherwise draws SVG itself (PNG needs Graphviz).
+"""
+
+import html
+import pathlib
+import shutil
+import subprocess
+
+import numpy as np
+
+from .autograd import ancestors, enable_grad
+from .tensor import Tensor
+
+SMALL = 6  # tensors with at most this many elements show their values
+
+
+def _nodes(y):
+    """Every Tensor in y's graph (constants too) and the ops, in creation order."""
+    found, stack = {}, [y]
+    while stack:
+        t = stack.pop()
+        if id(t) in found:
+            continue
+        found[id(t)] = t
+        if t._op is not None and not t._op.released:
+            stack.extend(t._op.inputs)
+    return sorted(found.values(), key=lambda t: t._seq)
+
+
+def _fmt(a):
+    a = np.asarray(a)
+    return " ".join(np.array2string(a, precision=3, separator=", ", suppress_small=True).split())
+
+
+def _quote(text):
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def tensor_label(t, number, grad=None, values=True):
+    """'W (3, 2) float64', with the value and gradient when small."""
+    lines = [f"{t.name or '%' + str(number)}  {t.shape}  {t.dtype}"]
+    if values and t.size <= SMALL:
+        lines.append(f"value {_fmt(t.data)}")
+    g = grad if grad is not None else (t.grad.data if t.grad is not None else None)
+    if g is not None:
+        lines.append(f"grad {_fmt(g)}" if np.size(g) <= SMALL else f"grad {np.shape(g)}")
+    return "\n".join(lines)
+
+
+def op_label(op):
+    params = ", ".join(f"{k}={v!r}" for k, v in op.params().items())
+    return f"{op.name}({params})" if params else op.name
+
+
+def to_dot(y, *, trace=None, expand=False, values=True):
+    """Graphviz DOT text of the graph that made ``y``.
+
+    Tensors are boxes (name or %number, shape, dtype; value and gradient when small); ops are
+    ellipses with their parameters; a layer is one op node, or with ``expand=True`` a cluster
+    of the primitive ops of its reference forward. With ``trace`` (from ``tg.trace()``), each
+    tensor shows the gradient backward passed to it.
+    """
+    if not isinstance(y, Tensor):
+        raise TypeError(f"to_dot: expected a Tensor, got {type(y).__name__}")
+    tensors = _nodes(y)
+    number = {id(t): i for i, t in enumerate(tensors)}
+    lines = ["digraph tinygrad_ce {", "  rankdir=LR;",
+             '  node [fontname="Helvetica", fontsize=10];', '  edge [color="#555555"];']
+    for t in tensors:
+        g = trace.gradient_of(t) if trace is not None else None
+        style = 'style=filled, fillcolor="#e8f0fe"' if t.requires_grad else 'style=filled, fillcolor="#f1f3f4"'
+        lines.append(f"  t{number[id(t)]} [shape=box, {style}, "
+                     f"label={_quote(tensor_label(t, number[id(t)], g, values))}];")
+    for t in tensors:
+        op = t._op
+        if op is None or op.released:
+            continue
+        node = f"op{number[id(t)]}"
+        if expand and hasattr(op, "layer"):
+            lines += _expanded(op, node, number)
+        else:
+            lines.append(f'  {node} [shape=ellipse, style=filled, fillcolor="#fef7e0", '
+                         f"label={_quote(op_label(op))}];")
+            for x in op.inputs:
+                lines.append(f"  t{number[id(x)]} -> {node};")
+        lines.append(f"  {node} -> t{number[id(t)]};")
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def _expanded(op, node, number):
+    """A cluster with the primitive ops of a layer's reference forward."""
+    layer, inputs = op.layer, op.inputs
+    with enable_grad():
+        x = Tensor(inputs[0].data, requires_grad=True)
+        out = layer.reference(x, inputs[1]) if layer.is_loss else layer.reference(x)
+    outer = {id(x): f"t{number[id(inputs[0])]}"}
+    outer.update({id(p): f"t{number[id(p)]}" for p in inputs[1:] if id(p) in number})
+    lines = [f"  subgraph cluster_{node} {{", f"    label={_quote(layer.name)};",
+             '    style=dashed; color="#999999";']
+    inner = ancestors([out])[::-1]
+    names = {}
+    for k, t in enumerate(inner):
+        if t._op is None:
+            continue
+        names[id(t)] = f"{node}_{k}"
+        lines.append(f'    {node}_{k} [shape=ellipse, style=filled, fillcolor="#fef7e0", '
+                     f"label={_quote(op_label(t._op))}];")
+    lines.append(f'    {node} [shape=point, width=0.05, label=""];')
+    lines.append("  }")
+    for t in inner:
+        if t._op is None:
+            continue
+        for src in t._op.inputs:
+            if id(src) in names:
+                lines.append(f"  {names[id(src)]} -> {names[id(t)]};")
+            elif id(src) in outer:
+                lines.append(f"  {outer[id(src)]} -> {names[id(t)]};")
+    lines.append(f"  {names[id(out)]} -> {node};")
+    if layer.is_loss:  # the target enters the loss as a constant table
+        lines.append(f"  t{number[id(inputs[1])]} -> {names[id(out)]} [style=dashed];")
+    return lines
+
+
+def render(y, path, **kwargs):
+    """Write the graph of ``y`` to ``path``: .svg, .png (or .dot for the text).
+
+    Uses Graphviz's ``dot`` when installed; without it, SVG is drawn by a simple built-in
+    layout and PNG is an error that says what to install. Returns the path.
+    """
+    path = pathlib.Path(path)
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in ("svg", "png", "dot"):
+        raise ValueError(f"render: write .svg, .png or .dot, got {path.name!r}")
+    dot_text = to_dot(y, **kwargs)
+    if fmt == "dot":
+        path.write_text(dot_text)
+    elif shutil.which("dot"):
+        subprocess.run(["dot", f"-T{fmt}", "-o", str(path)], input=dot_text.encode(),
+                       check=True, capture_output=True)
+    elif fmt == "svg":
+        path.write_text(simple_svg(y, **{k: v for k, v in kwargs.items() if k != "expand"}))
+    else:
+        raise RuntimeError("render: PNG needs Graphviz's dot program, which is not installed; "
+                           "install graphviz (apt-get install graphviz, brew install graphviz "
+                           "or conda install graphviz), or write .svg instead")
+    return path
+
+
+def simple_svg(y, *, trace=None, values=True):
+    """An SVG of the graph without Graphviz: columns by depth, tensors and ops as boxes."""
+    tensors = _nodes(y)
+    number = {id(t): i for i, t in enumerate(tensors)}
+    depth, items = {}, []
+    for t in tensors:  # creation order: inputs come first
+        op = t._op if t._op is not None and not t._op.released else None
+        d = 0 if op is None else 1 + max(depth[id(x)] for x in op.inputs)
+        if op is not None:
+            items.append(("op", id(op), op_label(op), d, [id(x) for x in op.inputs]))
+            d += 1
+        depth[id(t)] = d
+        g = trace.gradient_of(t) if trace is not None else None
+        items.append(("tensor", id(t), tensor_label(t, number[id(t)], g, values), d,
+                      [id(op)] if op is not None else []))
+    rows, pos = {}, {}
+    for kind, key, label, d, _ in items:
+        pos[key] = (d, rows.get(d, 0))
+        rows[d] = rows.get(d, 0) + 1
+    w, h, gap_x, gap_y = 210, 52, 60, 24
+    width = (max(rows) + 1) * (w + gap_x)
+    height = max(rows.values()) * (h + gap_y) + gap_y
+    xy = {k: (20 + c * (w + gap_x), gap_y + r * (h + gap_y)) for k, (c, r) in pos.items()}
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           'font-family="Helvetica" font-size="10">']
+    for kind, key, label, d, sources in items:
+        for s in sources:
+            (x1, y1), (x2, y2) = xy[s], xy[key]
+            out.append(f'<line x1="{x1 + w}" y1="{y1 + h / 2}" x2="{x2}" y2="{y2 + h / 2}" '
+                       'stroke="#555"/>')
+    for kind, key, label, d, _ in items:
+        x, y0 = xy[key]
+        fill = "#fef7e0" if kind == "op" else "#e8f0fe"
+        out.append(f'<rect x="{x}" y="{y0}" width="{w}" height="{h}" rx="{12 if kind == "op" else 2}" '
+                   f'fill="{fill}" stroke="#555"/>')
+        for i, line in enumerate(label.split("\n")[:3]):
+            out.append(f'<text x="{x + 6}" y="{y0 + 15 + 13 * i}">{html.escape(line[:40])}</text>')
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+class Graph:
+    """A graph for notebooks: SVG in Jupyter when Graphviz is installed, text otherwise."""
+
+    def __init__(self, y, **kwargs):
+        self.y, self.kwargs, self.dot = y, kwargs, to_dot(y, **kwargs)
+
+    def _repr_svg_(self):
+        if not shutil.which("dot"):
+            return None  # Jupyter then shows the text repr
+        return subprocess.run(["dot", "-Tsvg"], input=self.dot.encode(), check=True,
+                              capture_output=True).stdout.decode()
+
+    def __repr__(self):
+        return str(self.y.tape()) if self.y.requires_grad else self.dot
+
+
+def graph(y, **kwargs):
+    """A displayable graph of ``y`` (``to_dot`` options apply)."""
+    return Graph(y, **kwargs)
