@@ -50,3 +50,16 @@ def test_softmax_loss_three_ways_agree_to_1e_12(capsys):
     for loss, grad, _ in results.values():
         assert abs(loss - ref_loss) < 1e-12
         np.testing.assert_allclose(grad, ref_grad, rtol=0, atol=1e-12)
+
+
+def test_spiral_mlp_reaches_95_percent_and_plots(tmp_path, capsys):
+    plot = None
+    try:
+        import matplotlib  # noqa: F401
+        plot = tmp_path / "spiral.png"
+    except ImportError:
+        pass
+    history = load("spiral").main(epochs=300, plot=plot)
+    assert history["accuracy"][-1] >= 0.95
+    if plot is not None:
+        assert plot.read_bytes()[:4] == b"\x89PNG"
