@@ -13,10 +13,10 @@ class Affine:
         self.x = x
         return x @ self.W + self.b
 
-    def backward(self, dout):
+    def backward(self, dout, need_dx=True):
         self.dW = self.x.T @ dout
         self.db = dout.sum(axis=0)
-        return dout @ self.W.T
+        return dout @ self.W.T if need_dx else None
 
 
 class Sigmoid:
@@ -69,8 +69,9 @@ class Net:
             x = layer.forward(x)
         loss = self.loss.forward(x, t)
         dout = self.loss.backward()
-        for layer in reversed(self.layers):
+        for layer in reversed(self.layers[1:]):
             dout = layer.backward(dout)
+        self.layers[0].backward(dout, need_dx=False)   # the input is data: no dx
         for layer in self.layers:
             if isinstance(layer, Affine):
                 layer.W -= lr * layer.dW

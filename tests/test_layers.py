@@ -239,3 +239,21 @@ def test_bad_reduction_and_init():
         tg.SoftmaxWithLoss("avg")
     with pytest.raises(ValueError, match="init must be"):
         tg.Affine(2, 2, init="glorot")
+
+
+@pytest.mark.parametrize("name", sorted(tg.layers.catalogue()))
+def test_arrays_a_layer_leaves_unlocked_are_never_read_by_its_backward(name):
+    layer, inputs = tg.layers.catalogue()[name](np.random.default_rng(0))
+    x = tg.Tensor(inputs[0].copy(), requires_grad=True)
+    extra = [inputs[1].copy()] if layer.is_loss else []
+    out = layer(x, *extra)
+    gy = np.random.default_rng(1).standard_normal(out.shape)
+    params = [x, *layer.params()]
+    expected = tg.grad(out, params, gy, retain_graph=True)
+    entries = [e for e in out.tape()]
+    for e in entries:
+        for t in [*e.inputs, e.output]:
+            if t._data.flags.writeable and t._data.size:
+                t._data[...] = 7.0          # garbage where backward must not look
+    for e, g in zip(expected, tg.grad(out, params, gy)):
+        np.testing.assert_allclose(g.data, e.data, err_msg=name)

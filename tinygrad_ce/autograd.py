@@ -8,6 +8,7 @@ gradient.
 """
 
 import contextlib
+import operator
 import traceback
 
 import numpy as np
@@ -90,21 +91,29 @@ def unbroadcast(g, shape, op):
 
 
 def ancestors(roots):
-    """Every node that requires grad and that ``roots`` depend on, newest first."""
+    """Every node that requires grad and that ``roots`` depend on, newest first.
+
+    (Nodes hash by identity, so they are their own keys in sets and dicts.)
+    """
     seen, stack, found = set(), [r for r in roots if r.requires_grad], []
     while stack:
         t = stack.pop()
-        if id(t) in seen:
+        if t in seen:
             continue
-        seen.add(id(t))
+        seen.add(t)
         found.append(t)
         op = t._op
         if op is not None:
             if op.released:
                 raise_released(op)
-            stack.extend(x for x in op.inputs if x.requires_grad and id(x) not in seen)
-    found.sort(key=lambda t: t._seq, reverse=True)
+            for x in op.inputs:
+                if x.requires_grad and x not in seen:
+                    stack.append(x)
+    found.sort(key=_by_seq, reverse=True)
     return found
+
+
+_by_seq = operator.attrgetter("_seq")
 
 
 def raise_released(op):
@@ -123,48 +132,61 @@ def run_backward(roots, grads, *, retain_graph, create_graph, capture=None):
     """
     if create_graph:  # every gradient is a Tensor, so backward formulas record themselves
         grads = [g if hasattr(g, "_data") else type(roots[0])._make(np.asarray(g)) for g in grads]
-    pending = {id(r): g for r, g in zip(roots, grads)}
-    stored = set()
-    tracer, anomaly = STATE.tracer, STATE.anomaly
+    pending, stored = dict(zip(roots, grads)), set()
     with (enable_grad() if create_graph else no_grad()):
         for t in ancestors(roots):
-            g = pending.pop(id(t), None)
+            g = pending.pop(t, None)
             if g is None:
                 continue
             if t._hooks:
                 g = t._run_hooks(g, create_graph)
+            op = t._op
             if capture is not None:
                 if id(t) in capture:
                     capture[id(t)] = g
-            elif t._op is None or t._retain:
+            elif op is None or t._retain:
                 t._accumulate(g, stored)
-            op = t._op
-            if op is None:
-                continue
-            if op.released:
-                raise_released(op)
-            xs = op.inputs
-            if create_graph:
-                gxs = op.backward(g, *xs, t)
-            else:
-                gxs = op.backward(g, *[x._data for x in xs], t._data)
-            if anomaly:
-                check_finite(op, "backward", gxs)
-            passed = [] if tracer is not None else None
-            for x, gx in zip(xs, gxs):
-                if gx is None or not x.requires_grad:
-                    continue
-                if gx.shape != x.shape:
-                    gx = unbroadcast(gx, x.shape, op)
-                if not create_graph and gx.dtype != x._data.dtype:
-                    gx = gx.astype(x._data.dtype)
-                prev = pending.get(id(x))
-                pending[id(x)] = gx if prev is None else prev + gx
-                if passed is not None:
-                    passed.append((x, gx, prev is not None))
-            if tracer is not None:
-                tracer.record(op, t, g, passed)
-            if not retain_graph:
-                op.release()
-                if op.saves_output:
-                    t._unlock()
+            if op is not None:
+                backward_step(op, t, g, pending, create_graph)
+                if not retain_graph:
+                    release(op, t)
+
+
+def backward_step(op, t, g, pending, create_graph):
+    """Ask ``op`` for its inputs' gradients; add each, summed back to its input's shape, to
+    what that input has pending."""
+    if op.released:
+        raise_released(op)
+    xs = op.inputs
+    if create_graph:
+        gxs = op.backward(g, *xs, t)
+    elif len(xs) == 1:
+        gxs = op.backward(g, xs[0]._data, t._data)
+    else:
+        gxs = op.backward(g, *[x._data for x in xs], t._data)
+    if STATE.anomaly:
+        check_finite(op, "backward", gxs)
+    tracer = STATE.tracer
+    passed = [] if tracer is not None else None
+    for x, gx in zip(xs, gxs):
+        if gx is None or not x.requires_grad:
+            continue
+        data = x._data
+        if gx.shape != data.shape:
+            gx = unbroadcast(gx, data.shape, op)
+        if gx.dtype != data.dtype and not create_graph:
+            gx = gx.astype(data.dtype)
+        prev = pending.get(x)
+        pending[x] = gx if prev is None else prev + gx
+        if passed is not None:
+            passed.append((x, gx, prev is not None))
+    if tracer is not None:
+        tracer.record(op, t, g, passed)
+
+
+def release(op, t):
+    """Free what ``op`` saved and unlock the arrays it held."""
+    locked_output = op.saves_output
+    op.release()
+    if locked_output:
+        t._unlock()

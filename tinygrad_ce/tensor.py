@@ -74,11 +74,19 @@ class Tensor:
         """Put ``op`` on the tape: keep its inputs, lock what its backward will read."""
         op.inputs = xs
         if op.saves_inputs:
-            for x in xs:
-                x._lock()
-        out = cls._make(y, op)
-        if op.saves_output:
-            out._lock()
+            for x in xs:  # x._lock(), inlined: this runs for every recorded op
+                if x._locks:
+                    x._locks += 1
+                elif x._data.flags.writeable:
+                    x._data.setflags(write=False)
+                    x._locks = 1
+        out = cls.__new__(cls)
+        out._data, out.requires_grad, out._op, out._seq = y, True, op, _next_seq()
+        out.grad = out.name = out._hooks = None
+        out._retain, out._locks = False, 0
+        if op.saves_output and y.flags.writeable:
+            y.setflags(write=False)
+            out._locks = 1
         return out
 
     def _lock(self):
@@ -308,7 +316,7 @@ def lift(value, partners=()):
             if isinstance(p, Tensor) and p._data.dtype.kind == "f":
                 dtype = p._data.dtype
                 break
-        key = (value, type(value), dtype)
+        key = (value, dtype)
         const = _CONSTANTS.get(key)
         if const is None:
             if len(_CONSTANTS) > 512:
@@ -351,16 +359,28 @@ def _install_methods():
             setattr(Tensor, name, function_for(cls))
 
 
+def _operand(value, partner):
+    """``value`` as a Tensor for an operator with ``partner``: a cached constant for a Python
+    number next to a float Tensor (the common ``x * 2.0``), else ``lift``."""
+    if type(value) is float or type(value) is int:
+        dtype = partner._data.dtype
+        if dtype.kind == "f":
+            const = _CONSTANTS.get((value, dtype))
+            if const is not None:
+                return const
+    return lift(value, (partner,))
+
+
 def _binary(cls, reflected=False):
     if reflected:
         def method(self, other):
             if type(other) is not Tensor:
-                other = lift(other, (self,))
+                other = _operand(other, self)
             return Tensor.apply(cls(), other, self)
     else:
         def method(self, other):
             if type(other) is not Tensor:
-                other = lift(other, (self,))
+                other = _operand(other, self)
             return Tensor.apply(cls(), self, other)
     method.__doc__ = cls.__doc__
     return method

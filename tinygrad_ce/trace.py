@@ -104,8 +104,9 @@ def _unique_by_name(steps):
 def fused_note(op):
     """For softmax-with-loss, the y - t that its backward passes on, written out."""
     state = getattr(op, "state", None)
-    if state and "y" in state and "t" in state and op.name == "softmax_with_loss":
-        return f"y - t = {show(np.asarray(state['y']) - state['t'], limit=12)}"
+    if state and op.name == "softmax_with_loss":
+        from .ops.nn import minus_target
+        return f"y - t = {show(minus_target(state['y'], state['t']), limit=12)}"
     return ""
 
 

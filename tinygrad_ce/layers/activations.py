@@ -10,6 +10,7 @@ from .base import Layer
 
 class Sigmoid(Layer):
     """y = 1 / (1 + exp(-x)) (no overflow);  dx = dout * y * (1 - y)"""
+    saves_inputs, saves_output = False, True
 
     saved = ("out",)
 
@@ -31,6 +32,7 @@ class Sigmoid(Layer):
 
 class ReLU(Layer):
     """y = max(x, 0);  dx = dout * (x > 0)  (a new array: dout is never written)"""
+    saves_inputs, saves_output = False, False
 
     saved = ("mask",)
 
@@ -52,6 +54,7 @@ class ReLU(Layer):
 
 class Tanh(Layer):
     """y = tanh(x);  dx = dout * (1 - y^2)"""
+    saves_inputs, saves_output = False, True
 
     saved = ("out",)
 
@@ -74,6 +77,7 @@ class Tanh(Layer):
 
 class Softmax(Layer):
     """y = exp(x - max) / sum(exp(x - max), axis);  dx = y * (dout - sum(dout * y, axis))"""
+    saves_inputs, saves_output = False, True
 
     saved = ("out",)
 

@@ -31,6 +31,11 @@ class Layer:
 
     saved = ()          # attributes forward writes and backward reads
     is_loss = False     # loss layers take (x, t) and return the loss
+    # does backward read the input arrays (x, parameters) or the output array? They are then
+    # locked against writes while the tape needs them. True is the safe default for new layers.
+    saves_inputs = saves_output = True
+    # False on the tape when the input needs no gradient: backward may then skip computing dx
+    input_needs_grad = True
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -51,9 +56,15 @@ class Layer:
         """The same forward written with primitive Tensor ops (for autograd to differentiate)."""
         raise NotImplementedError(f"{type(self).__name__}.reference")
 
+    _param_names = None
+
     def params(self):
-        """The parameter Tensors, in the order they were created."""
-        return [v for v in vars(self).values() if isinstance(v, Tensor) and v.requires_grad]
+        """The parameter Tensors (attributes that require grad), in the order they were set.
+        The names are found on the first call and remembered."""
+        if self._param_names is None:
+            self._param_names = [k for k, v in vars(self).items()
+                                 if isinstance(v, Tensor) and v.requires_grad]
+        return [getattr(self, k) for k in self._param_names]
 
     def train(self):
         """Training mode (Dropout drops, BatchNorm uses batch statistics)."""
@@ -111,10 +122,12 @@ class Layer:
     def add_grad(self, param, g):
         """Pass on the gradient of a parameter: added to ``param.grad`` by hand, handed to the
         engine on the tape."""
-        if self._collect is not None:
-            self._collect[id(param)] = self._collect.get(id(param), 0) + g
+        collect = self._collect
+        if collect is not None:
+            key = id(param)
+            collect[key] = g if key not in collect else collect[key] + g
         elif param.grad is None:
-            param.grad = Tensor(np.array(g, dtype=param.dtype))
+            param.grad = Tensor(np.asarray(g, dtype=param.dtype))
         else:
             param.grad = Tensor(param.grad.data + g)
 
@@ -148,6 +161,7 @@ class LayerOp(Op):
     def __init__(self, layer):
         self.layer, self.name = layer, layer.name
         self.nondiff = (1,) if layer.is_loss else ()
+        self.saves_inputs, self.saves_output = layer.saves_inputs, layer.saves_output
 
     def params(self):
         return {}
@@ -164,12 +178,12 @@ class LayerOp(Op):
             setattr(layer, a, v)
         if not isinstance(inputs[0], np.ndarray):  # create_graph: Tensors in, Tensors out
             return self._backward_through_reference(gy, inputs)
-        layer._collect = {}
+        layer._collect, layer.input_needs_grad = {}, self.inputs[0].requires_grad
         try:
             dx = layer.backward(gy)
             grads = [layer._collect.get(id(p)) for p in self.inputs[1:]]
         finally:
-            layer._collect = None
+            layer._collect, layer.input_needs_grad = None, True
         return (dx, None) if layer.is_loss else (dx, *grads)
 
     def _backward_through_reference(self, gy, inputs):

@@ -4,7 +4,7 @@ import numpy as np
 
 from ..functional import FUNCTIONS as F
 from ..ops.elementwise import _stable_sigmoid
-from ..ops.nn import REDUCTIONS, log_softmax_array, softmax_array, target_table
+from ..ops.nn import REDUCTIONS, check_target, minus_target, picked, softmax_and_log, target_table
 from ..tensor import Tensor
 from .base import Layer
 
@@ -17,8 +17,8 @@ def _reduction(name, reduction):
 
 def _reduce(losses, reduction):
     if reduction == "mean":
-        return np.mean(losses)
-    return np.sum(losses) if reduction == "sum" else losses
+        return losses.sum() / losses.size
+    return losses.sum() if reduction == "sum" else losses
 
 
 class SoftmaxWithLoss(Layer):
@@ -28,6 +28,7 @@ class SoftmaxWithLoss(Layer):
     shape (N, K). y = softmax(x) is saved by forward; the gradient is the fused y - t, never
     formed through d log and d softmax. "sum": dout * (y - t); "none": dout[:, None] * (y - t).
     """
+    saves_inputs, saves_output = True, False   # the target array is kept, not copied
 
     is_loss, saved = True, ("y", "t")
 
@@ -39,19 +40,24 @@ class SoftmaxWithLoss(Layer):
     def forward(self, x, t):
         if x.ndim != 2:
             raise ValueError(f"{self.name}: logits must have shape (N, K), got {x.shape}")
-        self.t = target_table(self.name, x, np.asarray(t))
-        self.y = softmax_array(x, axis=1)
-        losses = -np.sum(self.t * log_softmax_array(x, axis=1), axis=1)   # no log(y + 1e-7)
+        self.t = check_target(self.name, x, np.asarray(t))   # labels, or probability rows
+        self.y, log_y = softmax_and_log(x, axis=1)
+        losses = -picked(log_y, self.t)                     # from log-softmax: no log(y + 1e-7)
         return _reduce(losses, self.reduction)
+
+    def y_minus_t(self):
+        """The fused gradient before scaling: softmax(x) - t (t as one-hot rows)."""
+        return minus_target(self.y, self.t)
 
     def backward(self, dout=1.0):
         self.check_forward_done()
-        dout = np.asarray(dout)
+        g = self.y_minus_t()
         if self.reduction == "mean":
-            return dout * (self.y - self.t) / self.y.shape[0]
+            g *= np.asarray(dout, dtype=g.dtype) / self.y.shape[0]
+            return g
         if self.reduction == "none":
-            dout = dout[:, None]
-        return dout * (self.y - self.t)
+            dout = np.asarray(dout)[:, None]
+        return g * dout
 
     def reference(self, x, t):
         table = Tensor(target_table(self.name, x.data, np.asarray(t.data if isinstance(t, Tensor) else t)))
@@ -68,6 +74,7 @@ class SigmoidWithLoss(Layer):
     """loss = max(z, 0) - z t + log(1 + exp(-|z|)) (binary / multi-label logistic loss);
     dz = dout * (sigmoid(z) - t) / n with n = z.size for "mean", as PyTorch's
     binary_cross_entropy_with_logits."""
+    saves_inputs, saves_output = True, False   # the target array is kept, not copied
 
     is_loss, saved = True, ("y", "t")
 

@@ -11,6 +11,7 @@ from .base import Layer
 class Dropout(Layer):
     """Inverted dropout. Training: y = x * mask / (1 - p), mask ~ Bernoulli(1 - p), so the
     expected output equals x; evaluation: y = x.  dx = dout * mask / (1 - p)."""
+    saves_inputs, saves_output = False, False
 
     saved = ("mask",)
 
@@ -49,6 +50,7 @@ class BatchNorm(Layer):
     y = gamma * xn + beta.  Backward (training), with dxn = dout * gamma:
     dx = (dxn - mean(dxn) - xn * mean(dxn * xn)) / sqrt(var + eps).
     """
+    saves_inputs, saves_output = True, False
 
     saved = ("xn", "std")
     buffers = ("running_mean", "running_var")

@@ -60,10 +60,10 @@ class Op:
     def release(self):
         """Drop everything kept for backward (a later backward through it is an error) and
         unlock the inputs' data for writing again."""
-        inputs, name = self.inputs, self.name
+        inputs, name, locked = self.inputs, self.name, self.saves_inputs
         self.__dict__.clear()
         self.released, self.name = True, name
-        if self.saves_inputs:
+        if locked:
             for x in inputs or ():
                 x._unlock()
 

@@ -16,14 +16,22 @@ def _check_reduction(op, reduction):
 
 def log_softmax_array(x, axis):
     """log(softmax(x)) = x - max - log(sum(exp(x - max))): no overflow, no log(0)."""
-    z = x - np.max(x, axis=axis, keepdims=True)
-    return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
+    z = x - x.max(axis=axis, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
 
 
 def softmax_array(x, axis):
     """softmax(x) = exp(x - max) / sum(exp(x - max)): the shift keeps exp finite."""
-    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
-    return e / np.sum(e, axis=axis, keepdims=True)
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def softmax_and_log(x, axis):
+    """(softmax(x), log softmax(x)) in one pass, both from the max-shifted x."""
+    z = x - x.max(axis=axis, keepdims=True)
+    e = np.exp(z)
+    s = e.sum(axis=axis, keepdims=True)
+    return e / s, z - np.log(s)
 
 
 class Softmax(Op):
@@ -56,12 +64,10 @@ class LogSoftmax(Op):
         return (gy - np.exp(y) * np.sum(gy, axis=self.axis, keepdims=True),)
 
 
-def target_table(op, x, t):
-    """The target as a probability table of x's shape: labels become one-hot rows.
-
-    Labels are integers (whole-number floats accepted) of shape (N,) in [0, K); a table has
-    shape (N, K) with non-negative rows that sum to 1. Anything else is a clear error.
-    """
+def check_target(op, x, t):
+    """Validate a target for logits x of shape (N, K): integer labels of shape (N,) in [0, K)
+    (whole-number floats accepted; returned as int64), or a table of shape (N, K) whose rows are
+    probability distributions (returned as it is). Anything else is a clear error."""
     n, k = x.shape
     if t.ndim == 1:
         if t.shape[0] != n:
@@ -72,22 +78,46 @@ def target_table(op, x, t):
                 raise ValueError(f"{op}: labels must be whole numbers, got {t[t != np.round(t)][:3]}")
         elif t.dtype.kind not in "iub":
             raise TypeError(f"{op}: labels must be integers, got dtype {t.dtype}")
-        labels = t.astype(np.int64)
-        bad = (labels < 0) | (labels >= k)
-        if np.any(bad):
+        labels = t.astype(np.int64, copy=False)
+        if n and (labels.min() < 0 or labels.max() >= k):
+            bad = (labels < 0) | (labels >= k)
             raise ValueError(f"{op}: labels must be in [0, {k}) for {k} classes, got "
                              f"{labels[bad][:5].tolist()} at rows {np.flatnonzero(bad)[:5].tolist()}")
-        table = np.zeros(x.shape, dtype=x.dtype)
-        table[np.arange(n), labels] = 1
-        return table
+        return labels
     if t.shape != x.shape:
         raise ValueError(f"{op}: target of shape {t.shape} does not fit logits of shape {x.shape}; "
                          f"pass labels of shape ({n},) or probability rows of shape ({n}, {k})")
     tol = 1e-6 if t.dtype == np.float64 else 1e-3
-    if np.any(t < 0) or not np.allclose(np.sum(t, axis=1), 1, atol=tol, rtol=0):
+    if np.any(t < 0) or not np.allclose(t.sum(axis=1), 1, atol=tol, rtol=0):
         raise ValueError(f"{op}: each target row must be a probability distribution "
                          "(non-negative, summing to 1); normalise it or pass integer labels")
     return t
+
+
+def target_table(op, x, t):
+    """The checked target as a probability table of x's shape: labels become one-hot rows."""
+    t = check_target(op, x, t)
+    if t.ndim == 2:
+        return t
+    table = np.zeros(x.shape, dtype=x.dtype)
+    table[np.arange(len(t)), t] = 1
+    return table
+
+
+def minus_target(y, t):
+    """y - t, for t given as labels (subtract 1 at each row's label) or as a table."""
+    if t.ndim == 2:
+        return y - t
+    g = y.copy()
+    g[np.arange(len(t)), t] -= 1
+    return g
+
+
+def picked(log_y, t):
+    """Per row: sum_k t_k log_y_k, for t given as labels or as a table."""
+    if t.ndim == 2:
+        return (t * log_y).sum(axis=1)
+    return log_y[np.arange(len(t)), t]
 
 
 class CrossEntropy(Op):
