@@ -89,3 +89,21 @@ def test_gradgradcheck_catches_a_wrong_second_derivative(monkeypatch):
     x = [np.array([0.3, -0.7])]
     assert tg.gradcheck(lambda t: tg.tanh(t), x)
     assert not tg.gradgradcheck(lambda t: tg.tanh(t), x)
+
+
+def test_fast_check_catches_a_planted_error_in_the_benchmark_configuration(monkeypatch):
+    """W5: Affine(784 -> 10) + softmax cross-entropy on a batch of 8, a 1% error in matmul's
+    backward: the fast (directional) check must catch it for at least 99 of 100 seeds."""
+    from tinygrad_ce.ops.arithmetic import MatMul
+    rng = np.random.default_rng(0)
+    x, t = rng.random((8, 784)), rng.integers(0, 10, 8)
+    W, b = rng.standard_normal((784, 10)) * 0.01, np.zeros(10)
+
+    def f(W, b):
+        return tg.cross_entropy(tg.Tensor(x) @ W + b, t)
+    assert all(tg.gradcheck(f, [W, b], fast=True, seed=s) for s in range(5))
+    right = MatMul.backward
+    monkeypatch.setattr(MatMul, "backward",
+                        lambda self, gy, a, b, y: tuple(g * 1.01 for g in right(self, gy, a, b, y)))
+    caught = sum(not tg.gradcheck(f, [W, b], fast=True, seed=s) for s in range(100))
+    assert caught >= 99

@@ -131,9 +131,13 @@ def gradcheck(fn, inputs, *, eps=None, atol=None, rtol=None, fast=False, seed=No
         analytic = [np.zeros(arrays[i].shape) for i in checked]
 
     def value(arrs):
-        with enable_grad() if _second_order else no_grad():
-            out = fn(*tensors(arrs, _second_order))
-        return float(np.sum(np.asarray(out.data, dtype=np.float64) * u))
+        if _second_order:  # the first gradient is taken inside fn: record, on copies
+            with enable_grad():
+                out = fn(*tensors(arrs, True))
+        else:              # nothing is recorded, so the arrays can be used as they are
+            with no_grad():
+                out = fn(*[Tensor._make(a) for a in arrs])
+        return float(np.vdot(out.data, u))
 
     reports = []
     for k, i in enumerate(checked):

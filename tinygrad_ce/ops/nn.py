@@ -94,14 +94,17 @@ def check_target(op, x, t):
     return t
 
 
+def one_hot(labels, shape, dtype=np.float64):
+    """Rows of the identity: label i becomes e_i, in a table of ``shape``."""
+    table = np.zeros(shape, dtype=dtype)
+    table[np.arange(len(labels)), labels] = 1
+    return table
+
+
 def target_table(op, x, t):
     """The checked target as a probability table of x's shape: labels become one-hot rows."""
     t = check_target(op, x, t)
-    if t.ndim == 2:
-        return t
-    table = np.zeros(x.shape, dtype=x.dtype)
-    table[np.arange(len(t)), t] = 1
-    return table
+    return t if t.ndim == 2 else one_hot(t, x.shape, x.dtype)
 
 
 def minus_target(y, t):
@@ -135,13 +138,14 @@ class CrossEntropy(Op):
         if x.ndim != 2:
             raise ValueError(f"cross_entropy: logits must have shape (N, K), got {x.shape}; "
                              "for one sample use x.reshape(1, -1)")
-        self._t = target_table(self.name, x, t)
-        losses = -np.sum(self._t * log_softmax_array(x, 1), axis=1)
+        self._t = check_target(self.name, x, t)   # labels (N,) or probability rows (N, K)
+        losses = -picked(log_softmax_array(x, 1), self._t)
         return _reduce(losses, self.reduction)
 
     def backward(self, gy, x, t, y):
         p = dual(Softmax(axis=1), x)
-        return _scale(p - self._t, gy, self.reduction, x.shape[0], per_row=True), None
+        table = self._t if self._t.ndim == 2 else one_hot(self._t, p.shape, data_of(p).dtype)
+        return _scale(p - table, gy, self.reduction, x.shape[0], per_row=True), None
 
 
 class BinaryCrossEntropyWithLogits(Op):
@@ -173,7 +177,7 @@ class BinaryCrossEntropyWithLogits(Op):
 
 def _reduce(losses, reduction):
     if reduction == "mean":
-        return np.mean(losses)
+        return losses.sum() / losses.size
     return np.sum(losses) if reduction == "sum" else losses
 
 
