@@ -19,8 +19,14 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+MALLOC_TUNED = {"MALLOC_TRIM_THRESHOLD_": str(256 << 20), "MALLOC_MMAP_THRESHOLD_": str(32 << 20)}
+TUNED = False
+
+
 def run_one(args, threads):
     env = dict(os.environ)
+    if TUNED:  # glibc keeps freed memory instead of returning it (and faulting it in again)
+        env.update(MALLOC_TUNED)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = str(threads)
     env["PYTHONPATH"] = os.path.dirname(HERE) + os.pathsep + env.get("PYTHONPATH", "")
@@ -46,7 +52,11 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
     p.add_argument("--repeats", type=int, default=5, help="fresh processes per contender")
     p.add_argument("--quick", action="store_true", help="fewer repeats and sizes")
+    p.add_argument("--malloc-tuned", action="store_true",
+                   help="run every contender with glibc's trim and mmap thresholds raised")
     args = p.parse_args(argv)
+    global TUNED
+    TUNED = args.malloc_tuned
     repeats = 2 if args.quick else args.repeats
     contenders = ["numpy", "tinygrad_ce"]
     if importlib.util.find_spec("torch"):
@@ -94,7 +104,8 @@ def main(argv=None):
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}, NumPy {np.__version__}, BLAS threads {args.threads}, "
-          f"{repeats} fresh processes per contender (medians)\n")
+          f"{repeats} fresh processes per contender (medians)"
+          f"{', glibc malloc thresholds raised for all' if TUNED else ''}\n")
     head = ["workload", *contenders, "unit", "target"]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))

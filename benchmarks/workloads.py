@@ -85,7 +85,7 @@ def chain_fn(contender, n=300):
     if contender == "numpy":
         def run():
             y, outs = x0, []
-            for i in range(n // 3):
+            for _ in range(n // 3):
                 y = y * 1.0001
                 y = y + 0.001
                 y = np.exp(-np.logaddexp(0, -y))
@@ -102,7 +102,7 @@ def chain_fn(contender, n=300):
 
         def run():
             y = x
-            for i in range(n // 3):
+            for _ in range(n // 3):
                 y = tg.sigmoid(y * 1.0001 + 0.001)
             y.sum().backward()
         return run
@@ -113,7 +113,7 @@ def chain_fn(contender, n=300):
 
         def run():
             y = x
-            for i in range(n // 3):
+            for _ in range(n // 3):
                 y = torch.sigmoid(y * 1.0001 + 0.001)
             y.sum().backward()
         return run

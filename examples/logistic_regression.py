@@ -27,7 +27,7 @@ def main(gd_steps=300, lam=1e-3):
 
         def loss():
             return tg.binary_cross_entropy_with_logits(X @ w + b, y) + lam * (w * w).sum()
-        for step in range(1, steps + 1):
+        for step in range(1, steps + 1):  # noqa: B007  (step is reported below)
             if newton:
                 opt.step(loss)
             else:

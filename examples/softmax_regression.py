@@ -48,7 +48,7 @@ def main(gd_steps=500, lam=1e-4):
 
     params, loss = problem()
     newton = tg.optim.Newton(params)
-    for step in range(1, 30):
+    for step in range(1, 30):  # noqa: B007  (step is reported below)
         newton.step(loss)
         if newton.last_grad_norm < 1e-8:
             break

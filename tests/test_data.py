@@ -11,7 +11,6 @@ import pytest
 import tinygrad_ce as tg
 from tinygrad_ce.datasets import download, mnist
 
-
 # ---- DataLoader -------------------------------------------------------------------------------
 
 def test_dataloader_batches_shuffle_and_drop_last():

@@ -162,7 +162,7 @@ def l2_logistic_problem():
 def test_newton_reaches_gradient_norm_1e_8_within_15_steps_and_lbfgs_the_same_loss():
     w, b, loss = l2_logistic_problem()
     opt = optim.Newton([w, b])
-    for step in range(1, 16):
+    for step in range(1, 16):  # noqa: B007  (step is checked below)
         opt.step(lambda: loss())
         (gw, gb) = tg.grad(loss(), [w, b])
         norm = np.sqrt(np.sum(gw.data ** 2) + gb.item() ** 2)

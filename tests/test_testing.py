@@ -5,8 +5,15 @@ import pytest
 from hypothesis import given, settings
 
 import tinygrad_ce as tg
-from tinygrad_ce.testing import (arrays, assert_gradients_match, axes, broadcastable_shapes,
-                                 gradient_test, logits_and_labels, probability_rows)
+from tinygrad_ce.testing import (
+    arrays,
+    assert_gradients_match,
+    axes,
+    broadcastable_shapes,
+    gradient_test,
+    logits_and_labels,
+    probability_rows,
+)
 
 
 def swish(x):

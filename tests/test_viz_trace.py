@@ -141,6 +141,6 @@ def test_cli_graph_and_trace(tmp_path, capsys):
 def test_cli_trace_matches_backward():
     loss, tr = tiny_step()
     for step in tr.steps:
-        for x, g, _ in step.passed:
+        for x, _, _ in step.passed:
             if x.is_leaf:
                 np.testing.assert_array_equal(tr.gradient_of(x), x.grad.data)

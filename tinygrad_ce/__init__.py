@@ -20,15 +20,30 @@ from .tensor import Tensor
 
 _tensor._install_methods()
 globals().update(_FUNCTIONS)
+from . import (  # noqa: E402
+                     data,
+                     datasets,
+                     layers,  # noqa: E402
+                     optim,
+                     viz,  # noqa: E402
+)
 from . import interop as _interop  # noqa: E402,F401
-from .gradcheck import gradcheck, gradgradcheck, numerical_gradient  # noqa: E402
-from . import layers  # noqa: E402
-from .layers import (Affine, BatchNorm, Dropout, Layer, ReLU, Sequential, Sigmoid,  # noqa: E402
-                     SigmoidWithLoss, Softmax, SoftmaxWithLoss, Tanh)
 from .check_layer import check_layer  # noqa: E402
-from . import data, datasets, optim  # noqa: E402
+from .gradcheck import gradcheck, gradgradcheck, numerical_gradient  # noqa: E402
+from .layers import (  # noqa: E402
+                     Affine,
+                     BatchNorm,
+                     Dropout,
+                     Layer,
+                     ReLU,
+                     Sequential,
+                     Sigmoid,
+                     SigmoidWithLoss,
+                     Softmax,
+                     SoftmaxWithLoss,
+                     Tanh,
+)
 from .serialize import load, save  # noqa: E402
-from . import viz  # noqa: E402
 from .trace import trace  # noqa: E402
 
 __version__ = "0.1.0"

@@ -5,8 +5,8 @@ import copy
 
 import numpy as np
 
-from .gradcheck import TOLERANCES, numerical_gradient
 from .grad import grad
+from .gradcheck import TOLERANCES, numerical_gradient
 from .tensor import Tensor
 
 

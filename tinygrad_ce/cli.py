@@ -1,4 +1,4 @@
-"""The command line: ``tinygrad-ce train | gradcheck | graph | trace`` (also python -m tinygrad_ce)."""
+"""Command line: ``tinygrad-ce train | gradcheck | graph | trace``, or python -m tinygrad_ce."""
 
 import argparse
 import sys

@@ -19,7 +19,8 @@ class DataLoader:
                 raise ValueError(f"DataLoader: arrays have different lengths "
                                  f"{[len(a) for a in arrays]}; they must match along axis 0")
         if not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
-            raise ValueError(f"DataLoader: batch_size must be a positive integer, got {batch_size!r}")
+            raise ValueError(f"DataLoader: batch_size must be a positive integer, "
+                             f"got {batch_size!r}")
         self.arrays, self.n, self.batch_size = [np.asarray(a) for a in arrays], n, int(batch_size)
         self.shuffle, self.drop_last = shuffle, drop_last
         self.rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)

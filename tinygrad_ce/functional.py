@@ -34,8 +34,8 @@ def function_for(cls):
 def _signature(cls):
     names = getattr(cls, "argnames", ("x",))
     inputs = [inspect.Parameter(a, inspect.Parameter.POSITIONAL_ONLY) for a in names]
-    init = inspect.signature(cls.__init__) if "__init__" in vars(cls) or cls.__init__ is not object.__init__ else None
-    params = list(init.parameters.values())[1:] if init is not None else []
+    has_init = cls.__init__ is not object.__init__
+    params = list(inspect.signature(cls.__init__).parameters.values())[1:] if has_init else []
     params = [p for p in params if p.kind != p.VAR_KEYWORD]
     return inspect.Signature(inputs + params)
 

@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from .autograd import no_grad, enable_grad, unbroadcast
+from .autograd import enable_grad, no_grad, unbroadcast
 from .grad import grad
 from .tensor import Tensor
 
@@ -63,7 +63,8 @@ class GradcheckReport:
         mode = "directional (fast)" if self.fast else "every element"
         head = (f"gradcheck of {self.name}: {'PASSED' if self.passed else 'FAILED'} "
                 f"({mode}; eps={self.eps:g}, atol={self.atol:g}, rtol={self.rtol:g})")
-        rows = [("input", "shape", "worst element", "analytic", "numeric", "abs err", "rel err", "")]
+        rows = [("input", "shape", "worst element", "analytic", "numeric", "abs err", "rel err",
+                 "")]
         for r in self.inputs:
             rows.append((str(r.position), str(r.shape), str(r.index), f"{r.analytic:.10g}",
                          f"{r.numeric:.10g}", f"{r.abs_error:.3g}", f"{r.rel_error:.3g}",
@@ -176,11 +177,11 @@ def find_suspect(y, tol, rng, max_size=4096):
                 continue
             g = unbroadcast(np.asarray(g), x.shape, op)
 
-            def f(xi, i=i):
+            def f(xi, i=i, op=op, xs=xs, dtype=x.dtype, gy=gy):
                 trial = copy.copy(op)
                 trial.inputs = None
                 args = list(xs)
-                args[i] = xi.astype(x.dtype)
+                args[i] = xi.astype(dtype)
                 return float(np.sum(trial.forward(*args) * gy))
             numeric = numerical_gradient(f, x, tol[0])
             r = _compare(i, x.shape, g, numeric, tol[1], tol[2])

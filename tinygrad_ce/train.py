@@ -6,9 +6,9 @@ import time
 import numpy as np
 
 from . import datasets, optim
+from .autograd import no_grad
 from .data import DataLoader
 from .layers import Affine, Dropout, ReLU, Sequential, SigmoidWithLoss, SoftmaxWithLoss
-from .autograd import no_grad
 from .tensor import Tensor
 
 MODELS = ("logistic", "softmax", "mlp")

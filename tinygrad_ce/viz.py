@@ -71,7 +71,7 @@ def to_dot(y, *, trace=None, expand=False, values=True):
              '  node [fontname="Helvetica", fontsize=10];', '  edge [color="#555555"];']
     for t in tensors:
         g = trace.gradient_of(t) if trace is not None else None
-        style = 'style=filled, fillcolor="#e8f0fe"' if t.requires_grad else 'style=filled, fillcolor="#f1f3f4"'
+        style = f'style=filled, fillcolor="{"#e8f0fe" if t.requires_grad else "#f1f3f4"}"'
         lines.append(f"  t{number[id(t)]} [shape=box, {style}, "
                      f"label={_quote(tensor_label(t, number[id(t)], g, values))}];")
     for t in tensors:
@@ -166,7 +166,7 @@ def simple_svg(y, *, trace=None, values=True):
         items.append(("tensor", id(t), tensor_label(t, number[id(t)], g, values), d,
                       [id(op)] if op is not None else []))
     rows, pos = {}, {}
-    for kind, key, label, d, _ in items:
+    for _kind, key, _label, d, _ in items:
         pos[key] = (d, rows.get(d, 0))
         rows[d] = rows.get(d, 0) + 1
     w, h, gap_x, gap_y = 210, 52, 60, 24
@@ -175,15 +175,15 @@ def simple_svg(y, *, trace=None, values=True):
     xy = {k: (20 + c * (w + gap_x), gap_y + r * (h + gap_y)) for k, (c, r) in pos.items()}
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
            'font-family="Helvetica" font-size="10">']
-    for kind, key, label, d, sources in items:
+    for _kind, key, _label, _d, sources in items:
         for s in sources:
             (x1, y1), (x2, y2) = xy[s], xy[key]
             out.append(f'<line x1="{x1 + w}" y1="{y1 + h / 2}" x2="{x2}" y2="{y2 + h / 2}" '
                        'stroke="#555"/>')
-    for kind, key, label, d, _ in items:
+    for kind, key, label, _d, _ in items:
         x, y0 = xy[key]
-        fill = "#fef7e0" if kind == "op" else "#e8f0fe"
-        out.append(f'<rect x="{x}" y="{y0}" width="{w}" height="{h}" rx="{12 if kind == "op" else 2}" '
+        fill, radius = ("#fef7e0", 12) if kind == "op" else ("#e8f0fe", 2)
+        out.append(f'<rect x="{x}" y="{y0}" width="{w}" height="{h}" rx="{radius}" '
                    f'fill="{fill}" stroke="#555"/>')
         for i, line in enumerate(label.split("\n")[:3]):
             out.append(f'<text x="{x + 6}" y="{y0 + 15 + 13 * i}">{html.escape(line[:40])}</text>')

@@ -4,21 +4,17 @@ import numpy as np
 
 from ..functional import FUNCTIONS as F
 from ..ops.elementwise import _stable_sigmoid
-from ..ops.nn import REDUCTIONS, check_target, minus_target, picked, softmax_and_log, target_table
+from ..ops.nn import (
+    check_reduction,
+    check_target,
+    minus_target,
+    picked,
+    reduce_losses,
+    softmax_and_log,
+    target_table,
+)
 from ..tensor import Tensor
 from .base import Layer
-
-
-def _reduction(name, reduction):
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"{name}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
-    return reduction
-
-
-def _reduce(losses, reduction):
-    if reduction == "mean":
-        return losses.sum() / losses.size
-    return losses.sum() if reduction == "sum" else losses
 
 
 class SoftmaxWithLoss(Layer):
@@ -34,7 +30,7 @@ class SoftmaxWithLoss(Layer):
 
     def __init__(self, reduction="mean"):
         super().__init__()
-        self.reduction = _reduction(self.name, reduction)
+        self.reduction = check_reduction(self.name, reduction)
         self.y = self.t = None
 
     def forward(self, x, t):
@@ -43,7 +39,7 @@ class SoftmaxWithLoss(Layer):
         self.t = check_target(self.name, x, np.asarray(t))   # labels, or probability rows
         self.y, log_y = softmax_and_log(x, axis=1)
         losses = -picked(log_y, self.t)                     # from log-softmax: no log(y + 1e-7)
-        return _reduce(losses, self.reduction)
+        return reduce_losses(losses, self.reduction)
 
     def y_minus_t(self):
         """The fused gradient before scaling: softmax(x) - t (t as one-hot rows)."""
@@ -60,11 +56,11 @@ class SoftmaxWithLoss(Layer):
         return g * dout
 
     def reference(self, x, t):
-        table = Tensor(target_table(self.name, x.data, np.asarray(t.data if isinstance(t, Tensor) else t)))
+        t = np.asarray(t.data if isinstance(t, Tensor) else t)
+        table = Tensor(target_table(self.name, x.data, t))
         log_y = x - F["logsumexp"](x, 1, True)
         losses = -(table * log_y).sum(axis=1)
-        return losses.mean() if self.reduction == "mean" else (
-            losses.sum() if self.reduction == "sum" else losses)
+        return reduce_losses(losses, self.reduction)
 
     def __repr__(self):
         return f"SoftmaxWithLoss(reduction={self.reduction!r})"
@@ -80,7 +76,7 @@ class SigmoidWithLoss(Layer):
 
     def __init__(self, reduction="mean"):
         super().__init__()
-        self.reduction = _reduction(self.name, reduction)
+        self.reduction = check_reduction(self.name, reduction)
         self.y = self.t = None
 
     def forward(self, z, t):
@@ -91,7 +87,8 @@ class SigmoidWithLoss(Layer):
         if np.any((t < 0) | (t > 1)):
             raise ValueError(f"{self.name}: targets must lie in [0, 1]")
         self.t, self.y = t, _stable_sigmoid(z)
-        return _reduce(np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z))), self.reduction)
+        losses = np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))
+        return reduce_losses(losses, self.reduction)
 
     def backward(self, dout=1.0):
         self.check_forward_done()
@@ -101,8 +98,7 @@ class SigmoidWithLoss(Layer):
     def reference(self, z, t):
         t = t if isinstance(t, Tensor) else Tensor(t)
         losses = F["maximum"](z, 0.0) - z * t + F["log"](1 + F["exp"](-F["abs"](z)))
-        return losses.mean() if self.reduction == "mean" else (
-            losses.sum() if self.reduction == "sum" else losses)
+        return reduce_losses(losses, self.reduction)
 
     def __repr__(self):
         return f"SigmoidWithLoss(reduction={self.reduction!r})"

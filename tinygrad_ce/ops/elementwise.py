@@ -94,32 +94,27 @@ class ReLU(Op):
         return (gy * (data_of(x) > 0),)
 
 
-class Maximum(Op):
-    """y = maximum(a, b);  ga = gy * [a > b],  gb = gy * [a < b]; a tie splits gy in half (PyTorch)"""
+class _Extremum(Op):
+    arity, kind, argnames = 2, "binary_tie", ("a", "b")
     saves_inputs, saves_output = True, False
-    name, arity, kind, argnames = "maximum", 2, "binary_tie", ("a", "b")
 
     def forward(self, a, b):
-        return np.maximum(a, b)
+        return self.pick(a, b)
 
     def backward(self, gy, a, b, y):
         a, b = data_of(a), data_of(b)
-        wa = (a > b) + 0.5 * (a == b)
+        wa = self.wins(a, b) + 0.5 * (a == b)  # a tie splits the gradient in half
         return gy * wa, gy * (1 - wa)
 
 
-class Minimum(Op):
-    """y = minimum(a, b);  ga = gy * [a < b],  gb = gy * [a > b]; a tie splits gy in half (PyTorch)"""
-    saves_inputs, saves_output = True, False
-    name, arity, kind, argnames = "minimum", 2, "binary_tie", ("a", "b")
+class Maximum(_Extremum):
+    """y = maximum(a, b);  ga = gy * [a > b],  gb = gy * [a < b]  (a tie: half each, PyTorch)"""
+    name, pick, wins = "maximum", staticmethod(np.maximum), staticmethod(np.greater)
 
-    def forward(self, a, b):
-        return np.minimum(a, b)
 
-    def backward(self, gy, a, b, y):
-        a, b = data_of(a), data_of(b)
-        wa = (a < b) + 0.5 * (a == b)
-        return gy * wa, gy * (1 - wa)
+class Minimum(_Extremum):
+    """y = minimum(a, b);  ga = gy * [a < b],  gb = gy * [a > b]  (a tie: half each, PyTorch)"""
+    name, pick, wins = "minimum", staticmethod(np.minimum), staticmethod(np.less)
 
 
 class Where(Op):
@@ -139,7 +134,7 @@ class Where(Op):
 
 
 class Clip(Op):
-    """y = clip(x, lo, hi);  gx = gy * [lo <= x <= hi]  (boundaries pass the gradient, as PyTorch)"""
+    """y = clip(x, lo, hi);  gx = gy * [lo <= x <= hi]  (boundaries pass gy, as PyTorch)"""
     saves_inputs, saves_output = True, False
     name, kind = "clip", "clip"
 

@@ -8,7 +8,8 @@ from .elementwise import Sigmoid
 REDUCTIONS = ("mean", "sum", "none")
 
 
-def _check_reduction(op, reduction):
+def check_reduction(op, reduction):
+    """``reduction`` if it is one of "mean", "sum", "none"; else a clear error."""
     if reduction not in REDUCTIONS:
         raise ValueError(f"{op}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
     return reduction
@@ -75,14 +76,16 @@ def check_target(op, x, t):
                              f"{x.shape}; pass one label per row")
         if t.dtype.kind == "f":
             if not np.all(np.isfinite(t)) or np.any(t != np.round(t)):
-                raise ValueError(f"{op}: labels must be whole numbers, got {t[t != np.round(t)][:3]}")
+                raise ValueError(f"{op}: labels must be whole numbers, "
+                                 f"got {t[t != np.round(t)][:3]}")
         elif t.dtype.kind not in "iub":
             raise TypeError(f"{op}: labels must be integers, got dtype {t.dtype}")
         labels = t.astype(np.int64, copy=False)
         if n and (labels.min() < 0 or labels.max() >= k):
             bad = (labels < 0) | (labels >= k)
             raise ValueError(f"{op}: labels must be in [0, {k}) for {k} classes, got "
-                             f"{labels[bad][:5].tolist()} at rows {np.flatnonzero(bad)[:5].tolist()}")
+                             f"{labels[bad][:5].tolist()} at rows "
+                             f"{np.flatnonzero(bad)[:5].tolist()}")
         return labels
     if t.shape != x.shape:
         raise ValueError(f"{op}: target of shape {t.shape} does not fit logits of shape {x.shape}; "
@@ -129,10 +132,11 @@ class CrossEntropy(Op):
     x: logits (N, K); t: labels (N,) or probability rows (N, K), which get no gradient.
     """
     saves_inputs, saves_output = True, False
-    name, arity, kind, argnames, nondiff = "cross_entropy", 2, "cross_entropy", ("logits", "target"), (1,)
+    name, arity, kind, nondiff = "cross_entropy", 2, "cross_entropy", (1,)
+    argnames = ("logits", "target")
 
     def __init__(self, reduction="mean"):
-        self.reduction = _check_reduction(self.name, reduction)
+        self.reduction = check_reduction(self.name, reduction)
 
     def forward(self, x, t):
         if x.ndim != 2:
@@ -140,7 +144,7 @@ class CrossEntropy(Op):
                              "for one sample use x.reshape(1, -1)")
         self._t = check_target(self.name, x, t)   # labels (N,) or probability rows (N, K)
         losses = -picked(log_softmax_array(x, 1), self._t)
-        return _reduce(losses, self.reduction)
+        return reduce_losses(losses, self.reduction)
 
     def backward(self, gy, x, t, y):
         p = dual(Softmax(axis=1), x)
@@ -158,7 +162,7 @@ class BinaryCrossEntropyWithLogits(Op):
                                             ("z", "target"), (1,))
 
     def __init__(self, reduction="mean"):
-        self.reduction = _check_reduction(self.name, reduction)
+        self.reduction = check_reduction(self.name, reduction)
 
     def forward(self, z, t):
         if t.shape != z.shape:
@@ -168,14 +172,15 @@ class BinaryCrossEntropyWithLogits(Op):
             raise ValueError(f"{self.name}: targets must lie in [0, 1], got values from "
                              f"{np.min(t)} to {np.max(t)}")
         losses = np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))
-        return _reduce(losses, self.reduction)
+        return reduce_losses(losses, self.reduction)
 
     def backward(self, gz, z, t, y):
         g = dual(Sigmoid(), z) - data_of(t)
         return _scale(g, gz, self.reduction, data_of(z).size, per_row=False), None
 
 
-def _reduce(losses, reduction):
+def reduce_losses(losses, reduction):
+    """Per-row (or per-element) losses reduced as asked; works on arrays and Tensors."""
     if reduction == "mean":
         return losses.sum() / losses.size
     return np.sum(losses) if reduction == "sum" else losses

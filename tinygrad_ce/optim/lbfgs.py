@@ -23,7 +23,8 @@ class LBFGS(Optimizer):
         if int(max_iter) < 1 or int(history_size) < 1:
             raise ValueError("LBFGS: max_iter and history_size must be >= 1")
         if line_search not in ("strong_wolfe", None):
-            raise ValueError(f"LBFGS: line_search must be 'strong_wolfe' or None, got {line_search!r}")
+            raise ValueError(f"LBFGS: line_search must be 'strong_wolfe' or None, "
+                             f"got {line_search!r}")
         self.max_iter, self.history_size = int(max_iter), int(history_size)
         self.line_search = line_search
         self.tolerance_grad, self.tolerance_change = tolerance_grad, tolerance_change
@@ -70,7 +71,8 @@ class LBFGS(Optimizer):
             assign_flat(self.params, x0 + t * d)
             s, y = t * d, new_g - g
             if y @ s > 1e-10:
-                self.s, self.y = (self.s + [s])[-self.history_size:], (self.y + [y])[-self.history_size:]
+                keep = -self.history_size
+                self.s, self.y = (self.s + [s])[keep:], (self.y + [y])[keep:]
             self.steps += 1
             change, loss, g = abs(new_loss - loss), new_loss, new_g
             if np.max(np.abs(s)) <= self.tolerance_change or change < self.tolerance_change:
