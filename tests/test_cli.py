@@ -55,6 +55,9 @@ def test_missing_dataset_files_say_where_to_put_them(tmp_path, capsys):
     (["train", "--lr", "0"], "--lr: must be > 0"),
     (["train", "--batch-size", "0"], "--batch-size: must be a positive integer"),
     (["train", "--epochs", "-1"], "--epochs: must be a positive integer"),
+    (["train", "--optimzer", "adam"],
+     "unrecognized arguments: --optimzer adam (did you mean --optimizer?)"),
+    (["trian"], "invalid choice: 'trian' (choose from 'train', 'gradcheck', 'graph', 'trace')"),
 ])
 def test_bad_arguments_list_the_choices(args, message, capsys):
     with pytest.raises(SystemExit) as exit_info:

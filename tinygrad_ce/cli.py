@@ -1,6 +1,7 @@
 """Command line: ``tinygrad-ce train | gradcheck | graph | trace``, or python -m tinygrad_ce."""
 
 import argparse
+import difflib
 import sys
 
 import numpy as np
@@ -163,6 +164,15 @@ def run_trace(args):
     return 0
 
 
+def _unknown_message(command_parser, unknown):
+    """'unrecognized arguments: --optimzer adam (did you mean --optimizer?)'."""
+    options = [o for a in command_parser._actions for o in a.option_strings]
+    hints = [m[0] for u in unknown if u.startswith("-")
+             for m in [difflib.get_close_matches(u.split("=")[0], options, n=1)] if m]
+    message = f"unrecognized arguments: {' '.join(unknown)}"
+    return message + (f" (did you mean {', '.join(hints)}?)" if hints else "")
+
+
 def parser():
     p = argparse.ArgumentParser(prog="tinygrad-ce", description="tinygrad_ce: learn, teach and "
                                 "test backpropagation")
@@ -176,7 +186,11 @@ def parser():
 
 
 def main(argv=None):
-    args = parser().parse_args(argv)
+    p = parser()
+    args, unknown = p.parse_known_args(argv)
+    if unknown:
+        sub = next(a for a in p._actions if isinstance(a, argparse._SubParsersAction))
+        sub.choices[args.command].error(_unknown_message(sub.choices[args.command], unknown))
     try:
         return args.run(args)
     except (ValueError, OSError, FloatingPointError, RuntimeError) as e:
