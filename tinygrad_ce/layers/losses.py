@@ -5,6 +5,7 @@ import numpy as np
 from ..functional import FUNCTIONS as F
 from ..ops.elementwise import _stable_sigmoid
 from ..ops.nn import (
+    check_binary_target,
     check_reduction,
     check_target,
     minus_target,
@@ -17,21 +18,28 @@ from ..tensor import Tensor
 from .base import Layer
 
 
-class SoftmaxWithLoss(Layer):
+class _Loss(Layer):
+    """What loss layers share: called as layer(x, t), a reduction, y and t saved by forward."""
+
+    is_loss, saved = True, ("y", "t")
+    saves_inputs, saves_output = True, False   # the target array is kept, not copied
+
+    def __init__(self, reduction="mean"):
+        super().__init__()
+        self.reduction = check_reduction(self.name, reduction)
+        self.y = self.t = None
+
+    def __repr__(self):
+        return f"{type(self).__name__}(reduction={self.reduction!r})"
+
+
+class SoftmaxWithLoss(_Loss):
     """loss = cross-entropy of softmax(x) against t;  dx = dout * (y - t) / N  ("mean")
 
     ``t``: integer labels of shape (N,) (whole-number floats accepted) or probability rows of
     shape (N, K). y = softmax(x) is saved by forward; the gradient is the fused y - t, never
     formed through d log and d softmax. "sum": dout * (y - t); "none": dout[:, None] * (y - t).
     """
-    saves_inputs, saves_output = True, False   # the target array is kept, not copied
-
-    is_loss, saved = True, ("y", "t")
-
-    def __init__(self, reduction="mean"):
-        super().__init__()
-        self.reduction = check_reduction(self.name, reduction)
-        self.y = self.t = None
 
     def forward(self, x, t):
         if x.ndim != 2:
@@ -62,30 +70,15 @@ class SoftmaxWithLoss(Layer):
         losses = -(table * log_y).sum(axis=1)
         return reduce_losses(losses, self.reduction)
 
-    def __repr__(self):
-        return f"SoftmaxWithLoss(reduction={self.reduction!r})"
 
-
-class SigmoidWithLoss(Layer):
+class SigmoidWithLoss(_Loss):
     """loss = max(z, 0) - z t + log(1 + exp(-|z|)) (binary / multi-label logistic loss);
     dz = dout * (sigmoid(z) - t) / n with n = z.size for "mean", as PyTorch's
     binary_cross_entropy_with_logits."""
-    saves_inputs, saves_output = True, False   # the target array is kept, not copied
-
-    is_loss, saved = True, ("y", "t")
-
-    def __init__(self, reduction="mean"):
-        super().__init__()
-        self.reduction = check_reduction(self.name, reduction)
-        self.y = self.t = None
 
     def forward(self, z, t):
         t = np.asarray(t)
-        if t.shape != z.shape:
-            raise ValueError(f"{self.name}: target of shape {t.shape} does not match logits of "
-                             f"shape {z.shape}; pass one target in [0, 1] per logit")
-        if np.any((t < 0) | (t > 1)):
-            raise ValueError(f"{self.name}: targets must lie in [0, 1]")
+        check_binary_target(self.name, z, t)
         self.t, self.y = t, _stable_sigmoid(z)
         losses = np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))
         return reduce_losses(losses, self.reduction)
@@ -99,6 +92,3 @@ class SigmoidWithLoss(Layer):
         t = t if isinstance(t, Tensor) else Tensor(t)
         losses = F["maximum"](z, 0.0) - z * t + F["log"](1 + F["exp"](-F["abs"](z)))
         return reduce_losses(losses, self.reduction)
-
-    def __repr__(self):
-        return f"SigmoidWithLoss(reduction={self.reduction!r})"

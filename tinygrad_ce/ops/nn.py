@@ -97,6 +97,16 @@ def check_target(op, x, t):
     return t
 
 
+def check_binary_target(op, z, t):
+    """A target for logistic losses: the shape of the logits z, values in [0, 1]."""
+    if t.shape != z.shape:
+        raise ValueError(f"{op}: target of shape {t.shape} does not match logits of shape "
+                         f"{z.shape}; pass one target in [0, 1] per logit")
+    if t.size and (t.min() < 0 or t.max() > 1):
+        raise ValueError(f"{op}: targets must lie in [0, 1], got values from {t.min()} to "
+                         f"{t.max()}")
+
+
 def one_hot(labels, shape, dtype=np.float64):
     """Rows of the identity: label i becomes e_i, in a table of ``shape``."""
     table = np.zeros(shape, dtype=dtype)
@@ -165,12 +175,7 @@ class BinaryCrossEntropyWithLogits(Op):
         self.reduction = check_reduction(self.name, reduction)
 
     def forward(self, z, t):
-        if t.shape != z.shape:
-            raise ValueError(f"{self.name}: target of shape {t.shape} does not match logits of "
-                             f"shape {z.shape}; pass one target per logit")
-        if np.any((t < 0) | (t > 1)):
-            raise ValueError(f"{self.name}: targets must lie in [0, 1], got values from "
-                             f"{np.min(t)} to {np.max(t)}")
+        check_binary_target(self.name, z, t)
         losses = np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))
         return reduce_losses(losses, self.reduction)
 
