@@ -74,13 +74,13 @@ class Tensor:
         """Put ``op`` on the tape: keep its inputs, lock what its backward will read."""
         op.inputs = xs
         if op.saves_inputs:
-            for x in xs:  # x._lock(), inlined: this runs for every recorded op
+            for x in xs:  # a counted lock: read-only until the last op that needs it is done
                 if x._locks:
                     x._locks += 1
                 elif x._data.flags.writeable:
                     x._data.setflags(write=False)
                     x._locks = 1
-        out = cls.__new__(cls)
+        out = cls.__new__(cls)  # cls._make(y, op), inlined: this runs for every recorded op
         out._data, out.requires_grad, out._op, out._seq = y, True, op, _next_seq()
         out.grad = out.name = out._hooks = None
         out._retain, out._locks = False, 0
@@ -88,14 +88,6 @@ class Tensor:
             y.setflags(write=False)
             out._locks = 1
         return out
-
-    def _lock(self):
-        """Make the data read-only while a live tape entry needs it (counted)."""
-        if self._locks:
-            self._locks += 1
-        elif self._data.flags.writeable:
-            self._data.setflags(write=False)
-            self._locks = 1
 
     def _unlock(self):
         """Release one lock; a leaf's data becomes writable again when none is left.
