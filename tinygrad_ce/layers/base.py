@@ -36,6 +36,10 @@ class Layer:
     saves_inputs = saves_output = True
     # False on the tape when the input needs no gradient: backward may then skip computing dx
     input_needs_grad = True
+    buffers = ()        # arrays that are state but not parameters (BatchNorm's running stats)
+    training = True     # class defaults, so a layer that skips super().__init__() still works
+    _collect = None
+    _param_names = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -56,8 +60,6 @@ class Layer:
         """The same forward written with primitive Tensor ops (for autograd to differentiate)."""
         raise NotImplementedError(f"{type(self).__name__}.reference")
 
-    _param_names = None
-
     def params(self):
         """The parameter Tensors (attributes that require grad), in the order they were set.
         The names are found on the first call and remembered."""
@@ -75,8 +77,6 @@ class Layer:
         """Evaluation mode (Dropout passes through, BatchNorm uses running statistics)."""
         self.training = False
         return self
-
-    buffers = ()        # arrays that are state but not parameters (BatchNorm's running stats)
 
     def state(self):
         """Parameters and buffers by name (what ``save`` writes)."""
