@@ -215,3 +215,40 @@ def test_writes_that_backward_does_not_need_are_harmless(name, data):
     got = tg.grad(y, xs, gy)
     for e, g in zip(expected, got):
         np.testing.assert_allclose(g.data, e.data, err_msg=name)
+
+
+def test_grad_with_several_outputs_and_upstream_gradients():
+    x = leaf([1.0, 2.0])
+    y1, y2 = x * x, tg.exp(x)
+    (g,) = tg.grad([y1, y2], [x], [np.array([1.0, 2.0]), np.array([3.0, 0.5])])
+    np.testing.assert_allclose(g.data, np.array([1.0, 2.0]) * 2 * x.data
+                               + np.array([3.0, 0.5]) * np.exp(x.data))
+
+
+def test_anomaly_in_a_layer_backward_names_the_layer():
+    class Broken(tg.Sigmoid):
+        def backward(self, dout):
+            return dout * np.inf
+    x = tg.Tensor(np.ones((2, 2)), requires_grad=True)
+    with tg.detect_anomaly():
+        y = Broken()(x).sum()
+        with pytest.raises(FloatingPointError, match="broken produced nan/inf in its backward"):
+            y.backward()
+
+
+def test_hooks_run_under_create_graph_and_keep_history():
+    x = leaf([3.0])
+    seen = []
+    x.register_hook(lambda g: seen.append(g.requires_grad))
+    (x ** 3).sum().backward(create_graph=True)
+    assert seen == [True] and x.grad.requires_grad
+    (g2,) = tg.grad(x.grad.sum(), [x])
+    np.testing.assert_allclose(g2.data, [18.0])          # d(3x^2)/dx = 6x
+
+
+def test_iteration_and_len_follow_the_first_axis():
+    x = leaf(np.arange(6.0).reshape(3, 2))
+    rows = list(x)
+    assert len(x) == 3 and [r.shape for r in rows] == [(2,)] * 3
+    sum(r.sum() * (i + 1) for i, r in enumerate(rows)).backward()
+    np.testing.assert_allclose(x.grad.data, [[1, 1], [2, 2], [3, 3]])
