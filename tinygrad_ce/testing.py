@@ -10,9 +10,14 @@ The project's own property tests use exactly these:
 """
 
 import numpy as np
-from hypothesis import given
-from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
+
+try:
+    from hypothesis import given
+    from hypothesis import strategies as st
+    from hypothesis.extra import numpy as hnp
+except ImportError as e:  # the only module that needs it
+    raise ImportError("tinygrad_ce.testing needs hypothesis: pip install 'tinygrad_ce[testing]' "
+                      "(or pip install hypothesis)") from e
 
 from .gradcheck import gradcheck
 from .tensor import Tensor
