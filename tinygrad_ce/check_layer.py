@@ -46,6 +46,22 @@ def _close(a, b, atol, rtol):
     return bool(np.all(np.abs(np.asarray(a) - np.asarray(b)) <= atol + rtol * np.abs(b)))
 
 
+class _Copies:
+    """Fresh copies of the layer as it was, and its forward on them: every evaluation starts
+    from the same state (the same Dropout mask, the same BatchNorm statistics)."""
+
+    def __init__(self, layer, rest):
+        self.snapshot, self.rest = copy.deepcopy(layer), rest
+
+    def fresh(self):
+        layer = copy.deepcopy(self.snapshot)
+        layer.zero_grad()
+        return layer
+
+    def run(self, layer, x):
+        return np.asarray(layer.forward(x, *self.rest))
+
+
 def check_layer(layer, *inputs, seed=0, eps=None, atol=None, rtol=None):
     """Check ``layer`` at ``inputs`` (x, and t for a loss layer): its own backward, autograd
     through ``layer.reference``, and central differences, for x and every parameter.
@@ -56,69 +72,71 @@ def check_layer(layer, *inputs, seed=0, eps=None, atol=None, rtol=None):
     on a copy (so a Dropout mask or a BatchNorm running average is the same each time).
     """
     x = np.asarray(inputs[0])
-    rest = [np.asarray(v) for v in inputs[1:]]
     d_eps, d_atol, d_rtol = TOLERANCES.get(x.dtype, TOLERANCES[np.dtype(np.float32)])
     eps, atol, rtol = eps or d_eps, atol or d_atol, rtol or d_rtol
-    rng = np.random.default_rng(seed)
-    snapshot = copy.deepcopy(layer)
+    copies = _Copies(layer, [np.asarray(v) for v in inputs[1:]])
+    out, dout, own, contract = _own_backward(copies, x, np.random.default_rng(seed), atol, rtol)
+    ref, same_forward = _autograd(copies, x, dout, out, atol, rtol)
+    contract.append(("reference forward equals forward", *same_forward))
+    numeric = _finite_differences(copies, x, dout, eps)
+    params = copies.snapshot.params()
+    names = ["x"] + [p.name or f"param{k}" for k, p in enumerate(params)]
+    rows = [{"name": name, "shape": np.shape(n), "own": _max_diff(o, n),
+             "autograd": _max_diff(a, n), "own_vs_autograd": _max_diff(o, a),
+             "passed": _close(o, n, atol, rtol) and _close(a, n, atol, rtol)
+             and np.shape(o) == np.shape(n)}
+            for name, o, a, n in zip(names, own, ref, numeric)]
+    return LayerReport(repr(layer), rows, contract, (atol, rtol))
 
-    def fresh():
-        copy_ = copy.deepcopy(snapshot)
-        copy_.zero_grad()
-        return copy_
 
-    def run(lay, xv):
-        return np.asarray(lay.forward(xv, *rest))
-
-    # 1. the layer's own backward, with the contract checks around it
-    own, x_before = fresh(), x.copy()
-    out = run(own, x.copy())
+def _own_backward(copies, x, rng, atol, rtol):
+    """1. The layer's own backward at a random non-unit dout, with the contract around it."""
+    layer, x_before = copies.fresh(), x.copy()
+    out = copies.run(layer, x.copy())
     dout = (rng.standard_normal(out.shape) * 1.5 + 0.3).astype(out.dtype)
     dout_before = dout.copy()
-    saved = {a: copy.deepcopy(getattr(own, a)) for a in own.saved}
-    dx = own.backward(dout)
-    own_grads = [dx] + [p.grad.data if p.grad is not None else np.zeros(p.shape)
-                        for p in own.params()]
-    scaled = fresh()
-    run(scaled, x.copy())
-    dx3 = scaled.backward(dout * 3)
+    saved = {a: copy.deepcopy(getattr(layer, a)) for a in layer.saved}
+    dx = layer.backward(dout)
+    grads = [dx] + [p.grad.data if p.grad is not None else np.zeros(p.shape)
+                    for p in layer.params()]
+    scaled = copies.fresh()
+    copies.run(scaled, x.copy())
+    linear = _close(scaled.backward(dout * 3), 3 * dx, atol, rtol)
     contract = [
-        ("backward scales with a random non-unit dout", _close(dx3, 3 * dx, atol, rtol),
-         "" if _close(dx3, 3 * dx, atol, rtol) else "backward(3 dout) != 3 backward(dout)"),
+        ("backward scales with a random non-unit dout", linear,
+         "" if linear else "backward(3 dout) != 3 backward(dout)"),
         ("dout not mutated", np.array_equal(dout, dout_before), ""),
         ("inputs not mutated", np.array_equal(x, x_before), ""),
-        ("saved values not mutated", all(_same(getattr(own, a), v) for a, v in saved.items()), ""),
+        ("saved values not mutated",
+         all(_same(getattr(layer, a), v) for a, v in saved.items()), ""),
     ]
+    return out, dout, grads, contract
 
-    # 2. autograd through the reference forward
-    ref = fresh()
-    run(ref, x.copy())  # sets what the reference reads (e.g. a dropout mask)
+
+def _autograd(copies, x, dout, out, atol, rtol):
+    """2. Autograd through the layer's reference forward (primitive ops)."""
+    layer = copies.fresh()
+    copies.run(layer, x.copy())  # sets what the reference reads (e.g. a dropout mask)
     xt = Tensor(x.copy(), requires_grad=True)
-    out_ref = ref.reference(xt, *rest) if layer.is_loss else ref.reference(xt)
-    same_forward = _close(out_ref.data, out, atol, rtol)
-    contract.append(("reference forward equals forward", same_forward,
-                     "" if same_forward else f"max diff {_max_diff(out_ref.data, out):.2e}"))
-    ref_grads = [g.data for g in grad(out_ref, [xt, *ref.params()], dout)]
+    out_ref = layer.reference(xt, *copies.rest) if layer.is_loss else layer.reference(xt)
+    same = _close(out_ref.data, out, atol, rtol)
+    detail = "" if same else f"max diff {_max_diff(out_ref.data, out):.2e}"
+    return [g.data for g in grad(out_ref, [xt, *layer.params()], dout)], (same, detail)
 
-    # 3. central differences of sum(forward(x) * dout), for x and each parameter
+
+def _finite_differences(copies, x, dout, eps):
+    """3. Central differences of sum(forward(x) * dout), for x and each parameter."""
     def f_x(xv):
-        return float(np.sum(run(fresh(), xv) * dout))
+        return float(np.sum(copies.run(copies.fresh(), xv) * dout))
     numeric = [numerical_gradient(f_x, x.astype(np.float64), eps)]
-    for k in range(len(snapshot.params())):
+    for k, param in enumerate(copies.snapshot.params()):
         def f_p(pv, k=k):
-            lay = fresh()
-            lay.params()[k].data = pv.astype(lay.params()[k].dtype)
-            return float(np.sum(run(lay, x.copy()) * dout))
-        numeric.append(numerical_gradient(f_p, snapshot.params()[k].data, eps))
-
-    names = ["x"] + [p.name or f"param{k}" for k, p in enumerate(snapshot.params())]
-    rows = []
-    for name, o, a, n in zip(names, own_grads, ref_grads, numeric):
-        rows.append({"name": name, "shape": np.shape(n), "own": _max_diff(o, n),
-                     "autograd": _max_diff(a, n), "own_vs_autograd": _max_diff(o, a),
-                     "passed": _close(o, n, atol, rtol) and _close(a, n, atol, rtol)
-                     and np.shape(o) == np.shape(n)})
-    return LayerReport(repr(layer), rows, contract, (atol, rtol))
+            layer = copies.fresh()
+            target = layer.params()[k]
+            target.data = pv.astype(target.dtype)
+            return float(np.sum(copies.run(layer, x.copy()) * dout))
+        numeric.append(numerical_gradient(f_p, param.data, eps))
+    return numeric
 
 
 def _same(a, b):
