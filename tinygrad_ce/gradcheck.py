@@ -92,6 +92,68 @@ def _compare(position, shape, analytic, numeric, atol, rtol):
                        float(np.max(rel)), bool(np.all(err <= allowed)))
 
 
+def _tolerances(arrays, eps, atol, rtol):
+    """(eps, atol, rtol): those given, the rest by the inputs' dtype (float32 warns)."""
+    dtype = np.result_type(*arrays)
+    if dtype != np.float64:
+        warnings.warn(f"gradcheck: inputs are {dtype}; finite differences need float64 to be "
+                      "trustworthy (tolerances loosened)", stacklevel=3)
+    d_eps, d_atol, d_rtol = TOLERANCES.get(np.dtype(dtype), TOLERANCES[np.dtype(np.float32)])
+    return (d_eps if eps is None else eps, d_atol if atol is None else atol,
+            d_rtol if rtol is None else rtol)
+
+
+class _Problem:
+    """fn at fixed inputs, reduced to a number by a fixed random upstream gradient u."""
+
+    def __init__(self, fn, arrays, checked, second_order):
+        self.fn, self.arrays, self.checked, self.second_order = fn, arrays, checked, second_order
+
+    def tensors(self, arrays, grad_on):
+        return [Tensor(a.copy(), requires_grad=grad_on and i in self.checked)
+                for i, a in enumerate(arrays)]
+
+    def analytic(self, rng):
+        """(y, gradients of sum(fn(x) * u) by backward, one per checked input)."""
+        leaves = self.tensors(self.arrays, True)
+        y = self.fn(*leaves)
+        if not isinstance(y, Tensor):
+            raise TypeError(f"gradcheck: fn must return a Tensor, got {type(y).__name__}")
+        self.u = rng.standard_normal(y.shape).astype(y.dtype)
+        if not y.requires_grad:
+            return y, [np.zeros(self.arrays[i].shape) for i in self.checked]
+        wanted = [leaves[i] for i in self.checked]
+        return y, [g.data for g in grad(y, wanted, self.u, retain_graph=True)]
+
+    def value(self, arrays):
+        """sum(fn(arrays) * u) as a float."""
+        if self.second_order:  # the first gradient is taken inside fn: record, on copies
+            with enable_grad():
+                out = self.fn(*self.tensors(arrays, True))
+        else:                  # nothing is recorded, so the arrays can be used as they are
+            with no_grad():
+                out = self.fn(*[Tensor._make(a) for a in arrays])
+        return float(np.vdot(out.data, self.u))
+
+    def with_input(self, i, xi):
+        arrays = list(self.arrays)
+        arrays[i] = xi
+        return self.value(arrays)
+
+    def check(self, i, analytic, tol, fast, rng):
+        """The report of input i: every element, or one random direction when ``fast``."""
+        x, (eps, atol, rtol) = self.arrays[i], tol
+        if not fast:
+            numeric = numerical_gradient(lambda xi: self.with_input(i, xi), x, eps)
+            return _compare(i, x.shape, analytic, numeric, atol, rtol)
+        v = rng.standard_normal(x.shape)
+        numeric = (self.with_input(i, x + eps * v) - self.with_input(i, x - eps * v)) / (2 * eps)
+        report = _compare(i, x.shape, np.array(np.sum(analytic * v)), np.array(numeric),
+                          atol, rtol)
+        report.index = "direction"
+        return report
+
+
 def gradcheck(fn, inputs, *, eps=None, atol=None, rtol=None, fast=False, seed=None,
               _second_order=False):
     """Check the gradients of ``fn`` at ``inputs`` against central differences.
@@ -108,57 +170,12 @@ def gradcheck(fn, inputs, *, eps=None, atol=None, rtol=None, fast=False, seed=No
     checked = [i for i, a in enumerate(arrays) if a.dtype.kind == "f"]
     if not checked:
         raise ValueError("gradcheck: no floating input to check; pass float64 arrays")
-    dtype = np.result_type(*[arrays[i] for i in checked])
-    if dtype != np.float64:
-        warnings.warn(f"gradcheck: inputs are {dtype}; finite differences need float64 to be "
-                      "trustworthy (tolerances loosened)", stacklevel=2)
-    d_eps, d_atol, d_rtol = TOLERANCES.get(np.dtype(dtype), TOLERANCES[np.dtype(np.float32)])
-    tol = (d_eps if eps is None else eps, d_atol if atol is None else atol,
-           d_rtol if rtol is None else rtol)
+    tol = _tolerances([arrays[i] for i in checked], eps, atol, rtol)
     rng = np.random.default_rng(seed)
-
-    def tensors(arrs, grad_on):
-        return [Tensor(a.copy(), requires_grad=grad_on and i in checked)
-                for i, a in enumerate(arrs)]
-
-    leaves = tensors(arrays, True)
-    y = fn(*leaves)
-    if not isinstance(y, Tensor):
-        raise TypeError(f"gradcheck: fn must return a Tensor, got {type(y).__name__}")
-    u = rng.standard_normal(y.shape).astype(y.dtype)
-    if y.requires_grad:
-        analytic = [g.data for g in grad(y, [leaves[i] for i in checked], u, retain_graph=True)]
-    else:
-        analytic = [np.zeros(arrays[i].shape) for i in checked]
-
-    def value(arrs):
-        if _second_order:  # the first gradient is taken inside fn: record, on copies
-            with enable_grad():
-                out = fn(*tensors(arrs, True))
-        else:              # nothing is recorded, so the arrays can be used as they are
-            with no_grad():
-                out = fn(*[Tensor._make(a) for a in arrs])
-        return float(np.vdot(out.data, u))
-
-    reports = []
-    for k, i in enumerate(checked):
-        if fast:
-            v = rng.standard_normal(arrays[i].shape)
-            plus, minus = list(arrays), list(arrays)
-            plus[i], minus[i] = arrays[i] + tol[0] * v, arrays[i] - tol[0] * v
-            numeric = np.array((value(plus) - value(minus)) / (2 * tol[0]))
-            a = np.array(np.sum(analytic[k] * v))
-            reports.append(_compare(i, arrays[i].shape, a, numeric, tol[1], tol[2]))
-            reports[-1].index = "direction"
-        else:
-            def f(xi, i=i):
-                arrs = list(arrays)
-                arrs[i] = xi
-                return value(arrs)
-            numeric = numerical_gradient(f, arrays[i], tol[0])
-            reports.append(_compare(i, arrays[i].shape, analytic[k], numeric, tol[1], tol[2]))
-    name = getattr(fn, "__name__", type(fn).__name__)
-    report = GradcheckReport(name, reports, tol, fast)
+    problem = _Problem(fn, arrays, checked, _second_order)
+    y, analytic = problem.analytic(rng)
+    reports = [problem.check(i, g, tol, fast, rng) for i, g in zip(checked, analytic)]
+    report = GradcheckReport(getattr(fn, "__name__", type(fn).__name__), reports, tol, fast)
     if not report and y.requires_grad:
         report.suspect = find_suspect(y, tol, rng)
     return report
