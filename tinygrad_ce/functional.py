@@ -3,7 +3,7 @@
 import inspect
 
 from .ops.base import REGISTRY
-from .tensor import Tensor
+from .tensor import Tensor, lift
 
 
 def function_for(cls):
@@ -23,6 +23,8 @@ def function_for(cls):
             if len(args) < n:
                 raise TypeError(f"{cls.name}: expected {n} input(s), got {len(args)}")
             xs, params = args[:n], args[n:]
+        if not all(type(x) is Tensor for x in xs):  # labels, arrays, numbers: constants
+            xs = [lift(x, xs) for x in xs]
         return Tensor.apply(cls(*params, **kwargs), *xs)
 
     fn.__name__ = fn.__qualname__ = cls.name
