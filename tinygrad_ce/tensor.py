@@ -395,3 +395,27 @@ for _name, _ufunc in [("lt", np.less), ("le", np.less_equal), ("gt", np.greater)
     setattr(Tensor, f"__{_name}__", _compare(_ufunc))
 Tensor.__neg__ = lambda self: Tensor.apply(REGISTRY["neg"](), self)
 Tensor.__pos__ = lambda self: self
+
+
+# ---- NumPy-named methods without a gradient, and the cast (issue 13) -----------------------
+def _argmax(self, axis=None, keepdims=False):
+    """Index of the largest element (along ``axis``), as np.argmax; no gradient (an index)."""
+    return Tensor._make(np.argmax(self._data, axis=axis, keepdims=keepdims))
+
+
+def _argmin(self, axis=None, keepdims=False):
+    """Index of the smallest element (along ``axis``), as np.argmin; no gradient (an index)."""
+    return Tensor._make(np.argmin(self._data, axis=axis, keepdims=keepdims))
+
+
+def _astype(self, dtype):
+    """y = x.astype(dtype) on the tape (gx comes back in x's dtype); a cast to an integer or
+    boolean dtype has no gradient, as a detached result."""
+    if np.dtype(dtype).kind != "f":
+        return Tensor._make(self._data.astype(dtype))
+    return Tensor.apply(REGISTRY["astype"](dtype), self)
+
+
+Tensor.argmax, Tensor.argmin, Tensor.astype = _argmax, _argmin, _astype
+Tensor.tolist = lambda self: self._data.tolist()
+Tensor.tolist.__doc__ = "The data as nested Python lists (as ndarray.tolist)."
