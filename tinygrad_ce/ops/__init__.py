@@ -1,7 +1,16 @@
 """Every primitive op, one class each; importing this package fills ``REGISTRY``."""
 
-from . import arithmetic, elementwise, nn, reduce, shape  # noqa: F401  (registers the ops)
-from . import losses, more_elementwise, more_shape, stats  # noqa: F401  (the second round's)
+from . import (  # noqa: F401  (registers the ops)
+    arithmetic,
+    elementwise,
+    losses,
+    more_elementwise,
+    more_shape,
+    nn,
+    reduce,
+    shape,
+    stats,
+)
 from .base import REGISTRY, Op, dual
 
 __all__ = ["REGISTRY", "Op", "dual"]
