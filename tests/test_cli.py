@@ -84,7 +84,7 @@ def test_plot_writes_a_png_when_matplotlib_is_there(tmp_path):
 def test_gradcheck_command_checks_every_layer(capsys):
     assert main(["gradcheck"]) == 0
     out = capsys.readouterr().out
-    assert "10 passed, 0 failed" in out and "check_layer Affine(5, 3): PASSED" in out
+    assert f"{len(tg.layers.catalogue())} passed, 0 failed" in out and "check_layer Affine(5, 3): PASSED" in out
 
 
 def test_gradcheck_exits_1_on_a_failing_layer(capsys, monkeypatch):

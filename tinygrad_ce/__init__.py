@@ -48,9 +48,15 @@ from .trace import trace  # noqa: E402
 
 __version__ = "0.1.0"
 
+# issue 13: factories, more layers, the way out to PyTorch
+from .factories import arange, eye, ones, ones_like, rand, randn, zeros, zeros_like  # noqa: E402
+from .layers import Embedding, LayerNorm, LeakyReLU, MeanSquaredError, SVMLoss  # noqa: E402
+
 __all__ = ["Tensor", "grad", "no_grad", "enable_grad", "detect_anomaly", "get_default_dtype",
            "set_default_dtype", "gradcheck", "gradgradcheck", "numerical_gradient", "layers",
            "Layer", "Affine", "Sigmoid", "ReLU", "Tanh", "Softmax", "Dropout", "BatchNorm",
            "SoftmaxWithLoss", "SigmoidWithLoss", "Sequential", "check_layer", "data",
            "datasets", "optim", "save", "load", "viz", "trace",
            *sorted(_FUNCTIONS)]
+__all__ += ["zeros", "ones", "zeros_like", "ones_like", "randn", "rand", "arange", "eye",
+            "Embedding", "LayerNorm", "LeakyReLU", "MeanSquaredError", "SVMLoss"]

@@ -4,11 +4,14 @@ from .activations import ReLU, Sigmoid, Softmax, Tanh
 from .affine import Affine
 from .base import Layer, LayerOp
 from .losses import SigmoidWithLoss, SoftmaxWithLoss
+from .more import Embedding, LayerNorm, LeakyReLU
+from .more_losses import MeanSquaredError, SVMLoss
 from .regularization import BatchNorm, Dropout
 from .sequential import Sequential
 
 __all__ = ["Layer", "LayerOp", "Affine", "Sigmoid", "ReLU", "Tanh", "Softmax", "Dropout",
-           "BatchNorm", "SoftmaxWithLoss", "SigmoidWithLoss", "Sequential"]
+           "BatchNorm", "SoftmaxWithLoss", "SigmoidWithLoss", "Sequential",
+           "Embedding", "LayerNorm", "LeakyReLU", "MeanSquaredError", "SVMLoss"]
 
 
 def catalogue():
@@ -31,4 +34,9 @@ def catalogue():
         "sigmoid_with_loss": lambda r: (SigmoidWithLoss(), (x(r), (x(r) > 0).astype(float))),
         "sequential": lambda r: (Sequential(Affine(5, 4, rng=r), ReLU(), Affine(4, 3, rng=r)),
                                  (x(r),)),
+        "embedding": lambda r: (Embedding(6, 3, rng=r), (np.array([[0, 5], [2, 0], [5, 5]]),)),
+        "layer_norm": lambda r: (LayerNorm(5), (x(r),)),
+        "leaky_relu": lambda r: (LeakyReLU(0.1), (x(r),)),
+        "mean_squared_error": lambda r: (MeanSquaredError(), (x(r), x(r))),
+        "svm_loss": lambda r: (SVMLoss(), (x(r)[:, :3], labels)),
     }
