@@ -31,6 +31,9 @@ def add_train(sub):
     p.add_argument("--dataset", choices=T.DATASETS, default="digits")
     p.add_argument("--optimizer", choices=T.OPTIMIZERS, default="adam")
     p.add_argument("--epochs", type=positive_int, default=40)
+    p.add_argument("--schedule", choices=T.SCHEDULES, default="none",
+                   help="learning-rate schedule, stepped once per epoch: step (/10 every third "
+                        "of the epochs), exponential (/100 over the run), cosine (to 0)")
     p.add_argument("--batch-size", type=positive_int, default=50)
     p.add_argument("--lr", type=positive_float, default=None,
                    help="learning rate (default depends on the optimizer)")
@@ -64,12 +67,14 @@ def run_train(args):
     closure_based = args.optimizer in ("lbfgs", "newton")
     optimizer = T.build_optimizer(args.optimizer, model.params(), args.lr,
                                   0.0 if closure_based else args.weight_decay)
+    schedule = T.build_schedule(args.schedule, optimizer, args.epochs)
     print(f"training {args.model} on {args.dataset} ({len(train[0])} train, {len(test[0])} test, "
           f"{n_in} features, {n_classes} classes) with {args.optimizer}")
     history = T.fit(model, loss_layer, optimizer, train, test, epochs=args.epochs,
                     batch_size=args.batch_size, seed=args.seed, n_classes=n_classes,
                     l2=args.weight_decay if closure_based else 0.0,
-                    log=None if args.quiet else print, progress=not args.quiet)
+                    log=None if args.quiet else print, progress=not args.quiet,
+                    schedule=schedule)
     print(f"train accuracy {history['train_accuracy'][-1]:.4f}")
     print(f"test accuracy {history['test_accuracy'][-1]:.4f}  ({history['seconds']:.1f} s)")
     if args.save:

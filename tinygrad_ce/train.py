@@ -14,6 +14,7 @@ from .tensor import Tensor
 MODELS = ("logistic", "softmax", "mlp")
 OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam", "lbfgs", "newton")
 DATASETS = ("digits", "iris", "spiral", "mnist", "cifar10")
+SCHEDULES = ("none", "step", "exponential", "cosine")
 
 
 def load_dataset(name, root=None, download=False, seed=0):
@@ -85,6 +86,23 @@ def build_optimizer(name, params, lr=None, weight_decay=0.0):
     return optim.Newton(params)
 
 
+def build_schedule(name, optimizer, epochs):
+    """A learning-rate schedule over ``epochs`` (None for "none"): "step" divides the lr by 10
+    every third of the epochs, "exponential" by 100 over the run, "cosine" anneals it to 0."""
+    if name == "none":
+        return None
+    if not hasattr(optimizer, "lr"):
+        raise ValueError(f"--schedule {name}: {type(optimizer).__name__} has no learning rate; "
+                         "choose another optimizer or leave out --schedule")
+    if name == "step":
+        return optim.StepLR(optimizer, step_size=max(1, epochs // 3), gamma=0.1)
+    if name == "exponential":
+        return optim.ExponentialLR(optimizer, gamma=0.01 ** (1 / epochs))
+    if name == "cosine":
+        return optim.CosineAnnealingLR(optimizer, T_max=epochs)
+    raise ValueError(f"unknown schedule {name!r}; choose one of {', '.join(SCHEDULES)}")
+
+
 def targets_for(loss_layer, t, n_classes):
     """Labels for a softmax loss; one-hot rows for independent sigmoids."""
     return np.eye(n_classes)[t] if isinstance(loss_layer, SigmoidWithLoss) else t
@@ -141,11 +159,12 @@ def _check_finite(loss, epoch, step, lr):
 
 
 def fit(model, loss_layer, optimizer, train, test, *, epochs=10, batch_size=100, seed=0,
-        n_classes=None, l2=0.0, log=print, progress=True):
+        n_classes=None, l2=0.0, log=print, progress=True, schedule=None):
     """Train on the tape; returns the history: loss, train and test accuracy per epoch.
 
     ``l2`` adds ``l2 / 2 * sum(p^2)`` over the parameters to the loss (its gradient is the
     ``l2 * p`` of SGD's weight_decay); L-BFGS and Newton need it in the loss they minimise.
+    ``schedule`` (a tg.optim.StepLR, ...) steps once after each epoch.
     """
     (x, t), (xt, tt) = train, test
     n_classes = n_classes or int(max(t.max(), tt.max())) + 1
@@ -175,6 +194,8 @@ def fit(model, loss_layer, optimizer, train, test, *, epochs=10, batch_size=100,
                 _check_finite(loss, epoch, step, lr)
                 losses.append(loss)
                 bar.update(f"epoch {epoch}/{epochs} loss {loss:.4f}")
+            if schedule is not None:
+                schedule.step()
             history["loss"].append(float(np.mean(losses)))
             history["train_accuracy"].append(accuracy(model, x, t))
             history["test_accuracy"].append(accuracy(model, xt, tt))
