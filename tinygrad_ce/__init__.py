@@ -51,6 +51,7 @@ __version__ = "0.1.0"
 # issue 13: factories, more layers, the way out to PyTorch
 from .factories import arange, eye, ones, ones_like, rand, randn, zeros, zeros_like  # noqa: E402
 from .layers import Embedding, LayerNorm, LeakyReLU, MeanSquaredError, SVMLoss  # noqa: E402
+from .pytorch import from_torch, to_torch  # noqa: E402  (imports torch only when called)
 
 __all__ = ["Tensor", "grad", "no_grad", "enable_grad", "detect_anomaly", "get_default_dtype",
            "set_default_dtype", "gradcheck", "gradgradcheck", "numerical_gradient", "layers",
@@ -59,4 +60,5 @@ __all__ = ["Tensor", "grad", "no_grad", "enable_grad", "detect_anomaly", "get_de
            "datasets", "optim", "save", "load", "viz", "trace",
            *sorted(_FUNCTIONS)]
 __all__ += ["zeros", "ones", "zeros_like", "ones_like", "randn", "rand", "arange", "eye",
-            "Embedding", "LayerNorm", "LeakyReLU", "MeanSquaredError", "SVMLoss"]
+            "Embedding", "LayerNorm", "LeakyReLU", "MeanSquaredError", "SVMLoss",
+            "to_torch", "from_torch"]
