@@ -2,6 +2,7 @@
 
 from . import (  # noqa: F401  (registers the ops)
     arithmetic,
+    conv,
     elementwise,
     losses,
     more_elementwise,
