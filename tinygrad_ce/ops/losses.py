@@ -77,7 +77,7 @@ class MulticlassHingeLoss(Op):
         margins = np.maximum(0, s - s[rows, t][:, None] + self.delta)
         margins[rows, t] = 0
         positive = (margins > 0).astype(s.dtype)
-        positive[rows, t] = -positive.sum(axis=1)
+        positive[rows, t] = 0 - positive.sum(axis=1)   # 0 - 0 is 0, never -0
         self.slope = positive    # d L_i / d s_i: constant between kinks
         return _reduce(margins.sum(axis=1), self.reduction, s.shape[0])
 
