@@ -242,3 +242,12 @@ def test_bad_input_is_a_clear_error(call, words):
         call()
     for w in words:
         assert w in str(e.value)
+
+
+def test_numpy_spellings_stay_on_the_tape():
+    x = tg.Tensor(np.array([0.5, 1.0]), requires_grad=True)
+    y = np.sin(x) + np.cos(x) + np.log1p(x) + np.square(x)
+    assert [e.op.name for e in y.tape()][:4] == ["sin", "cos", "add", "log1p"]
+    y.sum().backward()
+    a = x.data
+    np.testing.assert_allclose(x.grad.data, np.cos(a) - np.sin(a) + 1 / (1 + a) + 2 * a)

@@ -9,6 +9,7 @@ _UFUNCS = {np.add: "add", np.subtract: "sub", np.multiply: "mul", np.true_divide
            np.power: "pow", np.negative: None, np.matmul: "matmul", np.exp: "exp",
            np.log: "log", np.sqrt: "sqrt", np.absolute: "abs", np.tanh: "tanh",
            np.maximum: "maximum", np.minimum: "minimum"}
+_UFUNCS.update({np.sin: "sin", np.cos: "cos", np.log1p: "log1p", np.square: "square"})
 _COMPARISONS = (np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal,
                 np.isfinite, np.isnan, np.sign, np.logical_and, np.logical_or, np.logical_not)
 
