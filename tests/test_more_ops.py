@@ -222,6 +222,8 @@ def test_astype_gives_the_gradient_back_in_the_input_dtype():
     (y * np.float32(3)).sum().backward()
     assert x.grad.dtype == np.float64
     np.testing.assert_array_equal(x.grad.data, [3.0, 3.0])
+    g, = tg.grad((x.astype(np.float32) ** 2).sum(), [x], create_graph=True)
+    assert g.dtype == np.float64 and g.requires_grad   # the op's own cast, not the engine's
     labels = x.astype(np.int64)
     assert labels.dtype == np.int64 and not labels.requires_grad
 
