@@ -12,8 +12,8 @@ import tinygrad_ce as tg
 
 def model(rng=0):
     r = np.random.default_rng(rng)
-    net = tg.Sequential(tg.Affine(4, 6, rng=r), tg.BatchNorm(6), tg.LeakyReLU(0.1),
-                        tg.LayerNorm(6), tg.Tanh(), tg.Affine(6, 5, init="he", rng=r),
+    net = tg.Sequential(tg.Affine(4, 6, rng=r), tg.BatchNorm(6, momentum=0.2, eps=1e-4),
+                        tg.LeakyReLU(0.1), tg.LayerNorm(6, eps=1e-3), tg.Tanh(), tg.Affine(6, 5, init="he", rng=r),
                         tg.ReLU(), tg.Dropout(0.0), tg.Affine(5, 3, rng=r), tg.Sigmoid())
     for p in net.params():     # gamma and beta away from 1 and 0
         p.data[...] += r.standard_normal(p.shape) * 0.1
@@ -45,6 +45,7 @@ def test_missing_torch_is_an_import_error_naming_the_extra(monkeypatch):
 def test_round_trip_is_exact_and_keeps_the_mode(make, mode):
     pytest.importorskip("torch")
     ours = getattr(make(), mode)()
+    ours[1].training = not ours.training                # a member in another mode than its container
     back = tg.from_torch(tg.to_torch(ours))
     assert repr(back) == repr(ours) and back.training == ours.training
     state, state_back = ours.state(), back.state()
@@ -59,14 +60,17 @@ def test_round_trip_is_exact_and_keeps_the_mode(make, mode):
 def test_torch_round_trip_is_exact():
     torch = pytest.importorskip("torch")
     torch.manual_seed(0)
-    theirs = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4),
+    theirs = torch.nn.Sequential(torch.nn.Linear(3, 4),
+                                 torch.nn.BatchNorm1d(4, eps=1e-4, momentum=0.3),
                                  torch.nn.LeakyReLU(0.3), torch.nn.Dropout(0.5),
-                                 torch.nn.LayerNorm(4), torch.nn.Linear(4, 2),
+                                 torch.nn.LayerNorm(4, eps=1e-3), torch.nn.Linear(4, 2),
                                  torch.nn.Softmax(dim=1)).double()
     theirs[1].running_mean.uniform_()
     theirs.eval()
+    theirs[3].train()                                   # a member in another mode than its container
     again = tg.to_torch(tg.from_torch(theirs))
     assert str(again) == str(theirs) and not again.training
+    assert [m.training for m in again] == [m.training for m in theirs]
     for (k, a), (k2, b) in zip(theirs.state_dict().items(), again.state_dict().items()):
         if k.endswith("num_batches_tracked"):
             continue
