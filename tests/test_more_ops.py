@@ -165,11 +165,13 @@ def test_kl_div_takes_0_log_0_as_0_and_is_the_kl_divergence():
     p = np.array([[0.0, 0.25, 0.75]])
     q = np.array([[0.2, 0.3, 0.5]])
     expected = 0.25 * np.log(0.25 / 0.3) + 0.75 * np.log(0.75 / 0.5)
-    lq = tg.Tensor(np.log(q), requires_grad=True)
-    loss = tg.kl_div(lq, p)
+    lq, pt = tg.Tensor(np.log(q), requires_grad=True), tg.Tensor(p, requires_grad=True)
+    loss = tg.kl_div(lq, pt)
     np.testing.assert_allclose(loss.item(), expected, rtol=1e-14)
     loss.backward()
     np.testing.assert_allclose(lq.grad.data, -p)
+    np.testing.assert_allclose(pt.grad.data, [[0.0, *(np.log(p[0, 1:] / q[0, 1:]) + 1)]],
+                               rtol=1e-14)
     assert tg.kl_div(np.log(p + 1e-300), p).item() == pytest.approx(0, abs=1e-12)
 
 

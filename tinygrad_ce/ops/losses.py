@@ -112,7 +112,8 @@ class NLLLoss(Op):
 class KLDiv(Op):
     """loss = sum(p (log p - log_q)) with 0 log 0 = 0, divided by N = log_q.shape[0]
     ("batchmean", the true KL divergence per sample), or "sum", "mean" (over all elements, as
-    PyTorch), "none";  g_log_q = -p g,  g_p = (log p + 1 - log_q) g (0 where p = 0).
+    PyTorch), "none";  g_log_q = -p g,  g_p = (log p + 1 - log_q) g, taken as 0 where p = 0
+    (the one-sided derivative there is -inf; PyTorch gives nan).
 
     PyTorch's order and meaning: the first argument is the model's log-probabilities log q,
     the second the target probabilities p; kl_div(log_q, p) = KL(p || q).
