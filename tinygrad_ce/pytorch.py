@@ -63,7 +63,8 @@ def _layer_keys(layer):
 
 
 def _module_keys(module):
-    return [c.__name__ for c in type(module).__mro__ if c.__module__.startswith("torch.nn")]
+    return [c.__name__ for c in type(module).__mro__
+            if c.__module__.startswith(("torch.nn", "tinygrad_ce"))]
 
 
 to_torch = _Converters("to_torch", _layer_keys, lambda o: type(o).__name__)
@@ -229,3 +230,13 @@ def _sequential_to(model, torch):
 @from_torch.register("Sequential")
 def _sequential_from(module, torch):
     return _moded(Sequential(*[from_torch(m) for m in module]), module)
+
+
+# ---- layer families in their own modules: each registers its converters when its layers exist
+# (Conv/pooling/Flatten and RNN/GRU/LSTM come from other branches of the project)
+from . import layers as _layers  # noqa: E402
+
+if hasattr(_layers, "Conv1d"):
+    from . import pytorch_conv  # noqa: E402,F401
+if hasattr(_layers, "GRU"):
+    from . import pytorch_recurrent  # noqa: E402,F401
