@@ -71,7 +71,9 @@ to_torch = _Converters("to_torch", _layer_keys, lambda o: type(o).__name__)
 to_torch.__doc__ = """A torch.nn.Module computing the same function as ``layer``, with copies of
 its weights and its mode: Affine -> Linear (weight = W.T), Sigmoid, ReLU, Tanh, Softmax,
 LeakyReLU, Dropout, BatchNorm -> BatchNorm1d (with the running statistics), Embedding,
-LayerNorm, Sequential. Affine flattens an (N, *) input itself; Linear does not (add nn.Flatten)."""
+LayerNorm, Sequential; Conv1d/Conv2d, the pooling layers, Flatten (``pytorch_conv``) and
+RNN/GRU/LSTM (``pytorch_recurrent``: batch_first, returning the output sequence) when those
+layers are present. Affine flattens an (N, *) input itself; Linear does not (add nn.Flatten)."""
 from_torch = _Converters("from_torch", _module_keys, lambda o: f"torch.nn.{type(o).__name__}")
 from_torch.__doc__ = """The tinygrad_ce layer for a torch.nn.Module, with copies of its weights
 and its mode: the reverse of ``to_torch`` for the same set of layers."""
