@@ -255,3 +255,8 @@ def test_numpy_spellings_stay_on_the_tape():
     y.sum().backward()
     a = x.data
     np.testing.assert_allclose(x.grad.data, np.cos(a) - np.sin(a) + 1 / (1 + a) + 2 * a)
+    m = tg.Tensor(np.arange(6.0).reshape(2, 3, 1), requires_grad=True)
+    for got, want in [(np.var(m, axis=1, ddof=1), tg.var(m, 1, False, 1)), (np.std(m), tg.std(m)),
+                      (np.squeeze(m), m.squeeze()), (np.expand_dims(m, 0), m.expand_dims(0))]:
+        assert got.requires_grad and got.tape()[-1].op.name == want.tape()[-1].op.name
+        np.testing.assert_array_equal(got.data, want.data)

@@ -3,13 +3,13 @@
 import numpy as np
 
 from .functional import FUNCTIONS
+from .ops.base import REGISTRY
 from .tensor import Tensor
 
 _UFUNCS = {np.add: "add", np.subtract: "sub", np.multiply: "mul", np.true_divide: "div",
            np.power: "pow", np.negative: None, np.matmul: "matmul", np.exp: "exp",
            np.log: "log", np.sqrt: "sqrt", np.absolute: "abs", np.tanh: "tanh",
            np.maximum: "maximum", np.minimum: "minimum"}
-_UFUNCS.update({np.sin: "sin", np.cos: "cos", np.log1p: "log1p", np.square: "square"})
 _COMPARISONS = (np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal,
                 np.isfinite, np.isnan, np.sign, np.logical_and, np.logical_or, np.logical_not)
 
@@ -54,6 +54,15 @@ _FUNCTIONS = {
     np.clip: lambda a, lo, hi: FUNCTIONS["clip"](a, lo, hi),
     np.shape: lambda a: a.shape, np.ndim: lambda a: a.ndim, np.size: lambda a: a.size,
 }
+
+
+# ops that declare their NumPy spelling (numpy = (np.sin,)) are found through it
+for _cls in REGISTRY.values():
+    for _f in _cls.__dict__.get("numpy", ()):
+        if isinstance(_f, np.ufunc):
+            _UFUNCS.setdefault(_f, _cls.name)
+        else:
+            _FUNCTIONS.setdefault(_f, FUNCTIONS[_cls.name])
 
 
 def _swapped(ndim, i, j):

@@ -9,6 +9,8 @@ The project's own property tests use exactly these:
 (``kind``, ``domain``, ``kinks``), so a new op is under the property tests by being registered.
 """
 
+import sys
+
 import numpy as np
 
 try:
@@ -343,35 +345,10 @@ DRAWERS = {"unary": _unary, "binary": _binary, "binary_tie": _binary_tie, "matmu
 
 
 
-# ---- drawers of the second round's ops (moments, squeeze, expand_dims, astype, losses) ------
+# ---- ops that draw their own cases: cases(draw, t), t being this module ----------------------
 
-def _moments(cls, draw):
-    shape = draw(shapes(min_dims=1, max_dims=2, min_side=2))   # second order costs O(size^2)
-    axis = draw(axes(shape))
-    ddof = draw(st.sampled_from([0, 1]))
-    return {"axis": axis, "keepdims": draw(st.booleans()), "ddof": ddof}, [draw(_distinct(shape))]
-
-
-def _squeeze(cls, draw):
-    shape = draw(shapes(max_side=2))
-    ones = [i for i, n in enumerate(shape) if n == 1]
-    axis = draw(st.one_of(st.none(), *([st.sampled_from(ones)] if ones else [])))
-    return {"axis": axis}, [_elements(cls, draw, shape)]
-
-
-def _expand_dims(cls, draw):
-    shape = draw(shapes())
-    return {"axis": draw(st.integers(-len(shape) - 1, len(shape)))}, [_elements(cls, draw, shape)]
-
-
-def _astype(cls, draw):
-    return {"dtype": np.float64}, [_elements(cls, draw, draw(shapes()))]
-
-
-def _mse(cls, draw):
-    shape = draw(shapes())
-    reduction = draw(st.sampled_from(["mean", "sum", "none"]))
-    return {"reduction": reduction}, [_elements(cls, draw, shape), _elements(cls, draw, shape)]
+op_elements, distinct = _elements, _distinct   # the names an op's cases(draw, t) uses
+st, hnp = st, hnp
 
 
 @st.composite
@@ -382,27 +359,7 @@ def hinge_scores(draw, n=None, k=None):
     return np.round(x * 2) / 2 + 0.1 * np.arange(x.shape[1]), t
 
 
-def _hinge(cls, draw):
-    s, t = draw(hinge_scores())
-    delta = draw(st.sampled_from([1.0, 0.5, 2.0]))
-    return {"delta": delta, "reduction": draw(st.sampled_from(["mean", "sum", "none"]))}, [s, t]
-
-
-def _nll(cls, draw):
-    x, t = draw(logits_and_labels())
-    return {"reduction": draw(st.sampled_from(["mean", "sum", "none"]))}, [x, t]
-
-
-def _kl_div(cls, draw):
-    p = draw(probability_rows())
-    log_q = draw(arrays(p.shape))
-    reduction = draw(st.sampled_from(["batchmean", "sum", "mean", "none"]))
-    return {"reduction": reduction}, [log_q, p]
-
-
-DRAWERS.update({"moments": _moments, "squeeze": _squeeze, "expand_dims": _expand_dims,
-                "astype": _astype, "mse": _mse, "hinge": _hinge, "nll": _nll,
-                "kl_div": _kl_div})
+DRAWERS["own"] = lambda cls, draw: cls.cases(draw, sys.modules[__name__])
 
 
 @st.composite

@@ -38,7 +38,14 @@ class MSELoss(Op):
     """loss = (y - t)^2, reduced (mean over all elements by default);
     gy_ = 2 (y - t) g / n,  gt = -2 (y - t) g / n  (n = y.size for "mean", else 1)"""
     saves_inputs, saves_output = True, False
-    name, arity, kind, argnames = "mse_loss", 2, "mse", ("y", "target")
+    name, arity, kind, argnames = "mse_loss", 2, "own", ("y", "target")
+
+    @classmethod
+    def cases(cls, draw, t):
+        """Prediction and target of one shape, and a reduction."""
+        shape = draw(t.shapes())
+        y, target = t.op_elements(cls, draw, shape), t.op_elements(cls, draw, shape)
+        return {"reduction": draw(t.st.sampled_from(["mean", "sum", "none"]))}, [y, target]
 
     def __init__(self, reduction="mean"):
         self.reduction = check_reduction(self.name, reduction)
@@ -65,8 +72,15 @@ class MulticlassHingeLoss(Op):
     At a margin of exactly 0 the gradient is 0 (the hinge's subgradient PyTorch uses).
     """
     saves_inputs, saves_output = False, False
-    name, arity, kind, nondiff = "multiclass_hinge_loss", 2, "hinge", (1,)
+    name, arity, kind, nondiff = "multiclass_hinge_loss", 2, "own", (1,)
     argnames = ("scores", "target")
+
+    @classmethod
+    def cases(cls, draw, t):
+        """Scores whose margins stay 0.1 off the hinge, labels, delta and a reduction."""
+        s, labels = draw(t.hinge_scores())
+        return {"delta": draw(t.st.sampled_from([1.0, 0.5, 2.0])),
+                "reduction": draw(t.st.sampled_from(["mean", "sum", "none"]))}, [s, labels]
 
     def __init__(self, delta=1.0, reduction="mean"):
         self.delta, self.reduction = delta, check_reduction(self.name, reduction)
@@ -93,8 +107,14 @@ class NLLLoss(Op):
     cross_entropy(x, t), as in PyTorch.
     """
     saves_inputs, saves_output = False, False
-    name, arity, kind, nondiff = "nll_loss", 2, "nll", (1,)
+    name, arity, kind, nondiff = "nll_loss", 2, "own", (1,)
     argnames = ("log_probs", "target")
+
+    @classmethod
+    def cases(cls, draw, t):
+        """Log-probabilities (any reals: the loss is linear in them), labels, a reduction."""
+        x, labels = draw(t.logits_and_labels())
+        return {"reduction": draw(t.st.sampled_from(["mean", "sum", "none"]))}, [x, labels]
 
     def __init__(self, reduction="mean"):
         self.reduction = check_reduction(self.name, reduction)
@@ -119,8 +139,14 @@ class KLDiv(Op):
     the second the target probabilities p; kl_div(log_q, p) = KL(p || q).
     """
     saves_inputs, saves_output = True, False
-    name, arity, kind, argnames = "kl_div", 2, "kl_div", ("log_q", "p")
+    name, arity, kind, argnames = "kl_div", 2, "own", ("log_q", "p")
     REDUCTIONS = ("batchmean", "sum", "mean", "none")
+
+    @classmethod
+    def cases(cls, draw, t):
+        """log q any reals, p strictly positive probability rows, and a reduction."""
+        p = draw(t.probability_rows())
+        return {"reduction": draw(t.st.sampled_from(cls.REDUCTIONS))}, [draw(t.arrays(p.shape)), p]
 
     def __init__(self, reduction="batchmean"):
         if reduction not in self.REDUCTIONS:

@@ -17,6 +17,7 @@ class Log1p(Op):
     """y = log(1 + x), accurate for tiny x;  gx = gy / (1 + x)"""
     saves_inputs, saves_output = True, False
     name, domain = "log1p", (-0.5, 3.0)
+    numpy = (np.log1p,)
 
     def forward(self, x):
         return np.log1p(x)
@@ -29,6 +30,7 @@ class Sin(Op):
     """y = sin(x);  gx = gy * cos(x)"""
     saves_inputs, saves_output = True, False
     name = "sin"
+    numpy = (np.sin,)
 
     def forward(self, x):
         return np.sin(x)
@@ -41,6 +43,7 @@ class Cos(Op):
     """y = cos(x);  gx = -gy * sin(x)"""
     saves_inputs, saves_output = True, False
     name = "cos"
+    numpy = (np.cos,)
 
     def forward(self, x):
         return np.cos(x)
@@ -53,6 +56,7 @@ class Square(Op):
     """y = x^2;  gx = 2 gy x"""
     saves_inputs, saves_output = True, False
     name = "square"
+    numpy = (np.square,)
 
     def forward(self, x):
         return np.square(x)

@@ -28,7 +28,15 @@ class Flatten(_Reshaping):
 
 class Squeeze(_Reshaping):
     """y = x without the axes of length 1 (all of them, or ``axis``);  gx = gy.reshape(x.shape)"""
-    name, kind = "squeeze", "squeeze"
+    name, kind, numpy = "squeeze", "own", (np.squeeze,)
+
+    @classmethod
+    def cases(cls, draw, t):
+        """A shape with some axes of length 1, and None or one of those axes."""
+        shape = draw(t.shapes(max_side=2))
+        ones = [i for i, n in enumerate(shape) if n == 1]
+        axis = draw(t.st.one_of(t.st.none(), *([t.st.sampled_from(ones)] if ones else [])))
+        return {"axis": axis}, [t.op_elements(cls, draw, shape)]
 
     def __init__(self, axis=None):
         self.axis = axis
@@ -44,7 +52,14 @@ class Squeeze(_Reshaping):
 
 class ExpandDims(_Reshaping):
     """y = x with a new axis of length 1 at ``axis`` (np.expand_dims);  gx = gy.reshape(x.shape)"""
-    name, kind = "expand_dims", "expand_dims"
+    name, kind, numpy = "expand_dims", "own", (np.expand_dims,)
+
+    @classmethod
+    def cases(cls, draw, t):
+        """An array and a position for the new axis, negatives included."""
+        shape = draw(t.shapes())
+        axis = draw(t.st.integers(-len(shape) - 1, len(shape)))
+        return {"axis": axis}, [t.op_elements(cls, draw, shape)]
 
     def __init__(self, axis):
         self.axis = axis
@@ -59,7 +74,13 @@ class AsType(Op):
     Casting to an integer or boolean dtype gives a result without gradient (as ``detach``).
     """
     saves_inputs, saves_output = False, False
-    name, kind, public = "astype", "astype", False
+    name, kind, public = "astype", "own", False
+    method = False   # Tensor.astype is defined in tensor.py: an integer cast has no gradient
+
+    @classmethod
+    def cases(cls, draw, t):
+        """float64 to float64 (a float32 round trip would put float32 rounding in the check)."""
+        return {"dtype": np.float64}, [t.op_elements(cls, draw, draw(t.shapes()))]
 
     def __init__(self, dtype):
         self.dtype = np.dtype(dtype)

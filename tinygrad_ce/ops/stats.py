@@ -13,7 +13,16 @@ from .reduce import _Reduce
 class Var(_Reduce):
     """y = sum((x - mean(x))^2, axis) / (n - ddof);  gx = gy * 2 (x - mean(x)) / (n - ddof)"""
     saves_inputs, saves_output = True, False
-    name, kind = "var", "moments"
+    name, kind, numpy = "var", "own", (np.var,)
+
+    @classmethod
+    def cases(cls, draw, t):
+        """Distinct values (no zero variance), an axis, keepdims and ddof 0 or 1; at most 2-D,
+        since second order costs O(size^2)."""
+        shape = draw(t.shapes(min_dims=1, max_dims=2, min_side=2))
+        params = {"axis": draw(t.axes(shape)), "keepdims": draw(t.st.booleans()),
+                  "ddof": draw(t.st.sampled_from([0, 1]))}
+        return params, [draw(t.distinct(shape))]
 
     def __init__(self, axis=None, keepdims=False, ddof=0):
         super().__init__(axis, keepdims)
@@ -41,7 +50,7 @@ class Std(Var):
     """y = sqrt(var(x, axis, ddof));  gx = gy * (x - mean(x)) / ((n - ddof) y)
     (0 where y = 0, as PyTorch: a constant slice gets no gradient instead of 0/0)"""
     saves_inputs, saves_output = True, True
-    name = "std"
+    name, numpy = "std", (np.std,)
 
     def forward(self, x):
         return np.sqrt(super().forward(x))
