@@ -344,7 +344,6 @@ DRAWERS = {"unary": _unary, "binary": _binary, "binary_tie": _binary_tie, "matmu
            "avg_unpool": _windowed, "pad": _pad}
 
 
-
 # ---- ops that draw their own cases: cases(draw, t), t being this module ----------------------
 
 op_elements, distinct = _elements, _distinct   # the names an op's cases(draw, t) uses
