@@ -24,6 +24,13 @@ class Var(_Reduce):
                   "ddof": draw(t.st.sampled_from([0, 1]))}
         return params, [draw(t.distinct(shape))]
 
+    @classmethod
+    def from_numpy(cls, func, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+        """np.var(t, ...) / np.std(t, ...) on a Tensor, in NumPy's argument order."""
+        if dtype is not None or out is not None:
+            raise TypeError(f"np.{func.__name__} on a Tensor supports axis, ddof and keepdims")
+        return cls.function(a, axis, keepdims, ddof)
+
     def __init__(self, axis=None, keepdims=False, ddof=0):
         super().__init__(axis, keepdims)
         self.ddof = ddof
