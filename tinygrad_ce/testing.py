@@ -177,6 +177,17 @@ def indices(draw, shape):
 
 
 @st.composite
+def conv_geometry(draw, n=None):
+    """(x shape, kernel, stride, padding) over 1 or 2 spatial axes, the kernel fitting."""
+    n = draw(st.integers(1, 2)) if n is None else n
+    k = tuple(draw(st.integers(1, 3)) for _ in range(n))
+    s = tuple(draw(st.integers(1, 2)) for _ in range(n))
+    p = tuple(draw(st.integers(0, ki // 2)) for ki in k)
+    sizes = tuple(draw(st.integers(max(1, ki - 2 * pi), ki + 3)) for ki, pi in zip(k, p))
+    return (draw(st.integers(1, 2)), draw(st.integers(1, 2))) + sizes, k, s, p
+
+
+@st.composite
 def op_cases(draw, op_class):
     """A ``Case`` for an op class, built-in or yours, drawn by its own ``cases(draw, t)``
     (by default: ``arity`` broadcastable arrays from its ``domain``, off its ``kinks``)."""
