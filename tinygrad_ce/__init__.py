@@ -15,7 +15,8 @@ from .autograd import detect_anomaly, enable_grad, no_grad
 from .dtypes import get_default_dtype, set_default_dtype
 from .functional import FUNCTIONS as _FUNCTIONS
 from .grad import grad
-from .ops.base import Op, on_register as _on_register
+from .ops.base import Op
+from .ops.base import on_register as _on_register
 from .tensor import Tensor
 
 

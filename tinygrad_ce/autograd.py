@@ -14,6 +14,7 @@ import traceback
 
 import numpy as np
 
+from .ops.arithmetic import Cast
 from .ops.base import ARRAYS
 
 
@@ -214,8 +215,8 @@ def backward_step(op, t, g, pending, create_graph):
         data = x._data
         if gx.shape != data.shape:
             gx = unbroadcast(gx, data.shape, op)
-        if gx.dtype != data.dtype:
-            gx = gx.astype(data.dtype)
+        if gx.dtype != data.dtype:  # a leaf's gradient has the leaf's dtype, also with history
+            gx = type(t).apply(Cast(data.dtype), gx) if create_graph else gx.astype(data.dtype)
         prev = pending.get(x)
         pending[x] = gx if prev is None else prev + gx
         if passed is not None:

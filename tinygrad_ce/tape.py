@@ -1,6 +1,7 @@
 """The tape of a Tensor as a printable table: one entry per recorded op, in the order it ran."""
 
 from .autograd import ancestors
+from .table import table
 
 
 class Entry:
@@ -38,8 +39,7 @@ class Tape(list):
             rows.append((str(e.step), call, str(e.output.shape), str(e.output.dtype),
                          "-" if g is None else str(g.shape)))
         leaves = [x for x in tensors.values() if x._op is None]
-        widths = [max(len(r[i]) for r in rows) for i in range(5)]
-        lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+        lines = table(rows)
         for x in sorted(leaves, key=lambda x: x._seq):
             kind = "leaf, requires grad" if x.requires_grad else "constant"
             label = f" {x.name!r}" if x.name else ""

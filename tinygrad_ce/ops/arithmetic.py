@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .base import Op, data_of
+from .base import Op, data_of, dual
 
 
 class Add(Op):
@@ -130,3 +130,19 @@ class MatMul(Op):
         if b.ndim == 1:
             gb = gb[..., 0]
         return ga, gb
+
+
+class Cast(Op):
+    """y = x as dtype;  gx = gy as x's dtype (the engine's, for gradients under create_graph)"""
+    saves_inputs, saves_output = False, False
+    name, public, method = "cast", False, False
+
+    def __init__(self, dtype=np.float64):
+        self.dtype = np.dtype(dtype)
+
+    def forward(self, x):
+        self.x_dtype = x.dtype
+        return x.astype(self.dtype)
+
+    def backward(self, gy, x, y):
+        return (dual(Cast(self.x_dtype), gy),)

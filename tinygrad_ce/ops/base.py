@@ -14,8 +14,9 @@ Define your own op as one class::
             return (3 * gy * x * x,)
 
 An op computing a NumPy function declares it, ``numpy = (np.sinh,)``, so ``np.sinh(t)``
-records the op. ``forward(*xs)`` works on ndarrays. ``backward(gy, *xs, y)`` gets the gradient arriving from
-above (``gy``), the inputs and the output, and returns one gradient per input. Written with
+records the op. ``forward(*xs)`` works on ndarrays. ``backward(gy, *xs, y)`` gets the
+gradient arriving from above (``gy``), the inputs and the output, and returns one gradient
+per input. Written with
 operators and NumPy functions that also work on Tensors (``np.cos(x)`` on a Tensor records the
 op that declares ``numpy = (np.cos,)``), the same formula runs on Tensors under
 ``create_graph=True`` and records itself: second derivatives come for free. The engine sums a

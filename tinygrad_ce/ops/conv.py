@@ -375,7 +375,8 @@ class Pad(Op):
     def cases(cls, draw, t):
         shape = draw(t.shapes(min_dims=1))
         widths = [(draw(t.st.integers(0, 2)), draw(t.st.integers(0, 2))) for _ in shape]
-        return {"pad_width": draw(t.st.sampled_from([widths, 1]))}, [t.op_elements(cls, draw, shape)]
+        x = t.op_elements(cls, draw, shape)
+        return {"pad_width": draw(t.st.sampled_from([widths, 1]))}, [x]
 
     def __init__(self, pad_width):
         self.pad_width = pad_width

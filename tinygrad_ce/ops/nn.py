@@ -109,22 +109,24 @@ def check_binary_target(op, z, t):
     if t.shape != z.shape:
         raise ValueError(f"{op}: target of shape {t.shape} does not match logits of shape "
                          f"{z.shape}; pass one target in [0, 1] per logit")
-    if t.size and (t.min() < 0 or t.max() > 1):
-        raise ValueError(f"{op}: targets must lie in [0, 1], got values from {t.min()} to "
-                         f"{t.max()}")
+    inside = (t >= 0) & (t <= 1)   # False for nan, so a nan target is refused too
+    if not inside.all():
+        raise ValueError(f"{op}: targets must lie in [0, 1], got {t[~inside][:3].tolist()}")
 
 
-def one_hot(labels, shape, dtype=np.float64):
-    """Rows of the identity: label i becomes e_i, in a table of ``shape``."""
-    table = np.zeros(shape, dtype=dtype)
-    table[np.arange(len(labels)), labels] = 1
-    return table
+def one_hot(labels, k, dtype=np.float64):
+    """Rows of the identity: label i becomes e_i, a table of shape (len(labels), k). The one
+    one-hot helper of the package (losses, datasets, the command line)."""
+    labels = np.asarray(labels)
+    table = np.zeros((labels.size, k), dtype=dtype)
+    table[np.arange(labels.size), labels.reshape(-1)] = 1
+    return table.reshape(labels.shape + (k,))
 
 
 def target_table(op, x, t):
     """The checked target as a probability table of x's shape: labels become one-hot rows."""
     t = check_target(op, x, t)
-    return t if t.ndim == 2 else one_hot(t, x.shape, x.dtype)
+    return t if t.ndim == 2 else one_hot(t, x.shape[1], x.dtype)
 
 
 def minus_target(y, t):
@@ -171,7 +173,7 @@ class CrossEntropy(Op):
 
     def backward(self, gy, x, t, y):
         p = dual(Softmax(axis=1), x)
-        table = self._t if self._t.ndim == 2 else one_hot(self._t, p.shape, data_of(p).dtype)
+        table = self._t if self._t.ndim == 2 else one_hot(self._t, p.shape[1], data_of(p).dtype)
         return _scale(p - table, gy, self.reduction, x.shape[0], per_row=True), None
 
 
