@@ -20,10 +20,17 @@ from .ops.base import ARRAYS
 
 class _State(threading.local):
     """Per thread, as in PyTorch: what one thread does never changes what another records.
-    (Class attributes are each new thread's starting values.)"""
+    (Class attributes are each new thread's starting values.) ``plain`` is grad mode on and
+    anomaly mode off, the common case: recording reads one attribute of this (slower than
+    plain) thread-local object per op, and backward reads it once per walk."""
     grad_enabled = True
     anomaly = False
     tracer = None     # set by tg.trace(): called once per backward step
+    plain = True
+
+    def set(self, grad_enabled, anomaly):
+        self.grad_enabled, self.anomaly = grad_enabled, anomaly
+        self.plain = grad_enabled and not anomaly
 
 
 STATE = _State()
@@ -39,10 +46,11 @@ class _GradMode(_Reentrant):
     enabled = True
 
     def __enter__(self):
-        self.prev, STATE.grad_enabled = STATE.grad_enabled, self.enabled
+        self.prev = STATE.grad_enabled
+        STATE.set(self.enabled, STATE.anomaly)
 
     def __exit__(self, *exc):
-        STATE.grad_enabled = self.prev
+        STATE.set(self.prev, STATE.anomaly)
 
 
 class no_grad(_GradMode):
@@ -60,10 +68,11 @@ class detect_anomaly(_Reentrant):
     naming the op and the line of user code that created it."""
 
     def __enter__(self):
-        self.prev, STATE.anomaly = STATE.anomaly, True
+        self.prev = STATE.anomaly
+        STATE.set(STATE.grad_enabled, True)
 
     def __exit__(self, *exc):
-        STATE.anomaly = self.prev
+        STATE.set(STATE.grad_enabled, self.prev)
 
 
 def creation_site():
@@ -163,6 +172,7 @@ def run_backward(roots, grads, *, retain_graph, create_graph, capture=None):
     if create_graph:  # every gradient is a Tensor, so backward formulas record themselves
         grads = [g if hasattr(g, "_data") else type(roots[0])._make(np.asarray(g)) for g in grads]
     pending, stored = dict(zip(roots, grads)), set()
+    anomaly, tracer = STATE.anomaly, STATE.tracer
     if capture is None:
         nodes, onward = ancestors(roots), None
     else:
@@ -183,7 +193,7 @@ def run_backward(roots, grads, *, retain_graph, create_graph, capture=None):
             elif op is None or t._retain:
                 t._accumulate(g, stored)
             if op is not None:
-                backward_step(op, t, g, pending, create_graph)
+                backward_step(op, t, g, pending, create_graph, anomaly, tracer)
                 if not retain_graph:
                     op.release()
 
@@ -191,9 +201,9 @@ def run_backward(roots, grads, *, retain_graph, create_graph, capture=None):
 CHECKED = set()   # names of the ops whose backward results have been checked once
 
 
-def backward_step(op, t, g, pending, create_graph):
+def backward_step(op, t, g, pending, create_graph, anomaly=False, tracer=None):
     """Ask ``op`` for its inputs' gradients; add each, summed back to its input's shape, to
-    what that input has pending."""
+    what that input has pending (and tell ``tracer``, under tg.trace())."""
     if op.released:
         raise_released(op)
     xs = op.inputs
@@ -205,9 +215,8 @@ def backward_step(op, t, g, pending, create_graph):
         gxs = op.backward(g, *[x._data for x in xs], t._data)
     if op.name not in CHECKED:
         check_gradients(op, xs, gxs)
-    if STATE.anomaly:
+    if anomaly:
         check_finite(op, "backward", gxs)
-    tracer = STATE.tracer
     passed = [] if tracer is not None else None
     for x, gx in zip(xs, gxs):
         if gx is None or not x.requires_grad:

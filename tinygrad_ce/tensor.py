@@ -63,13 +63,15 @@ class Tensor:
             raise
         if type(y) is not np.ndarray:
             y = np.asarray(y)
-        if STATE.anomaly:
-            op._where = autograd.creation_site()
-            autograd.check_finite(op, "forward", [y])
-        if STATE.grad_enabled:
-            for x in xs:
-                if x.requires_grad:
-                    return cls._record(op, xs, y)
+        if not STATE.plain:   # no_grad or detect_anomaly in this thread
+            if STATE.anomaly:
+                op._where = autograd.creation_site()
+                autograd.check_finite(op, "forward", [y])
+            if not STATE.grad_enabled:
+                return cls._make(y)
+        for x in xs:
+            if x.requires_grad:
+                return cls._record(op, xs, y)
         return cls._make(y)
 
     @classmethod
@@ -79,11 +81,8 @@ class Tensor:
         if op.saves_inputs:
             for x in xs:  # counted per buffer: read-only until the last op that needs it is done
                 lock(x._data)
-        if y.flags.writeable:  # an op's output is read-only for good (no unlock to pay for)
-            for x in xs:
-                if y is x._data:  # a forward that hands back its input: not the input's array
-                    y = y.view()
-            y.setflags(write=False)
+        if y.base is not None or op.saves_output:
+            y = _read_only(y, xs)
         out = cls.__new__(cls)  # cls._make(y, op), inlined: this runs for every recorded op
         out._data, out.requires_grad, out._op, out._seq = y, True, op, _next_seq()
         out.grad = out.name = out._hooks = out._ghost = None
@@ -291,6 +290,17 @@ def _broadcastable(shapes):
         if len(set(sizes) - {1}) > 1:
             return False
     return True
+
+
+def _read_only(y, xs):
+    """An op's output made read-only for good (no unlock to pay for): when its backward reads
+    it, or when it is a view that shares an input's memory."""
+    if y.flags.writeable:
+        for x in xs:
+            if y is x._data:  # a forward that hands back its input: not the input's array
+                y = y.view()
+        y.setflags(write=False)
+    return y
 
 
 def _rebuild(data, requires_grad, name, grad):

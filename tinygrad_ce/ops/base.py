@@ -34,6 +34,7 @@ constructor arguments need more than that (see its docstring).
 """
 
 import inspect
+import operator
 
 import numpy as np
 
@@ -147,16 +148,17 @@ class Op:
     def release(self):
         """Drop the arrays kept for backward (a later backward through it is an error) and
         unlock the inputs' data for writing again. What the printed tape shows stays: the
-        inputs as ``Ghost``s (no data) and the constructor parameters."""
+        inputs, as ``Ghost``s when an op made them (no data), and the constructor parameters
+        (numbers, strings and tuples of numbers)."""
         d = self.__dict__
-        inputs = d.get("inputs") or ()
+        inputs = d.pop("inputs", None) or ()
         if self.saves_inputs:
             for x in inputs:
                 unlock(x._data)
-        kept = {k: v for k, v in d.items() if _small(v)}
-        d.clear()
-        d.update(kept)
-        self.inputs = tuple(x if x._op is None or x._retain else ghost_of(x) for x in inputs)
+        for k in [k for k, v in d.items() if not _small(v)]:
+            del d[k]
+        self.inputs = tuple([x if x._op is None or x._retain else x._ghost or ghost_of(x)
+                             for x in inputs])
         self.released = True
 
     def __del__(self):
@@ -170,30 +172,36 @@ class Op:
         return f"{self.name}({args})"
 
 
+_SMALL = {type(None), bool, int, float, str}
+
+
 def _small(value):
-    """Worth keeping after release: numbers, strings, and tuples of them (axis, shape)."""
-    if value is None or isinstance(value, (bool, int, float, str, np.integer, np.floating)):
-        return True
-    return isinstance(value, tuple) and all(_small(v) for v in value)
+    """Worth keeping after release: numbers, strings, and tuples of numbers (axis, shape)."""
+    kind = type(value)
+    return kind in _SMALL or (kind is tuple and all(type(v) in _SMALL for v in value))
 
 
-class Ghost:
+class Ghost(tuple):
     """What the printed tape needs of a Tensor once the op that consumed it was released: its
-    creation number, the op that made it, shape, dtype and name; not its data."""
+    creation number, the op that made it, shape, dtype and name; not its data. (A tuple:
+    one is made per released input, so it must be cheap.)"""
 
-    __slots__ = ("_seq", "_op", "shape", "dtype", "name")
+    __slots__ = ()
     requires_grad, grad, _retain, _data = True, None, False, None
-
-    def __init__(self, x):
-        self._seq, self._op, self.shape, self.dtype, self.name = (
-            x._seq, x._op, x._data.shape, x._data.dtype, x.name)
+    _seq = property(operator.itemgetter(0))
+    _op = property(operator.itemgetter(1))
+    shape = property(operator.itemgetter(2))
+    dtype = property(operator.itemgetter(3))
+    name = property(operator.itemgetter(4))
+    __hash__, __eq__ = object.__hash__, object.__eq__   # nodes are compared by identity
 
 
 def ghost_of(x):
     """The one Ghost of Tensor ``x`` (made once, shared by every op that consumed ``x``)."""
     g = x._ghost
     if g is None:
-        g = x._ghost = Ghost(x)
+        d = x._data
+        g = x._ghost = tuple.__new__(Ghost, (x._seq, x._op, d.shape, d.dtype, x.name))
     return g
 
 
