@@ -20,9 +20,10 @@ class Tensor:
 
     ``data`` is array-like or a Tensor. An ndarray is used as it is (no copy, like
     ``np.asarray``) and keeps its dtype; Python floats and lists become the default dtype
-    (``tg.get_default_dtype()``). While a live tape needs the array it is read-only: an in-place
-    write that would corrupt a gradient raises instead. A leaf's array becomes writable again
-    after backward (or when the graph is dropped); an op's output stays read-only.
+    (``tg.get_default_dtype()``). While a live tape needs the memory behind the array (through
+    any view of it) it is read-only: an in-place write that would corrupt a gradient raises
+    instead. A leaf's array becomes writable again after backward (or when the graph is
+    dropped); an op's output that its backward reads, or that is a view, stays read-only.
     """
 
     __slots__ = ("_data", "grad", "requires_grad", "name", "_op", "_seq", "_retain",
