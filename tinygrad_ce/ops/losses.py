@@ -38,7 +38,7 @@ class MSELoss(Op):
     """loss = (y - t)^2, reduced (mean over all elements by default);
     gy_ = 2 (y - t) g / n,  gt = -2 (y - t) g / n  (n = y.size for "mean", else 1)"""
     saves_inputs, saves_output = True, False
-    name, arity, kind, argnames = "mse_loss", 2, "own", ("y", "target")
+    name, arity, argnames = "mse_loss", 2, ("y", "target")
 
     @classmethod
     def cases(cls, draw, t):
@@ -72,7 +72,7 @@ class MulticlassHingeLoss(Op):
     At a margin of exactly 0 the gradient is 0 (the hinge's subgradient PyTorch uses).
     """
     saves_inputs, saves_output = False, False
-    name, arity, kind, nondiff = "multiclass_hinge_loss", 2, "own", (1,)
+    name, arity, nondiff = "multiclass_hinge_loss", 2, (1,)
     argnames = ("scores", "target")
 
     @classmethod
@@ -107,7 +107,7 @@ class NLLLoss(Op):
     cross_entropy(x, t), as in PyTorch.
     """
     saves_inputs, saves_output = False, False
-    name, arity, kind, nondiff = "nll_loss", 2, "own", (1,)
+    name, arity, nondiff = "nll_loss", 2, (1,)
     argnames = ("log_probs", "target")
 
     @classmethod
@@ -139,7 +139,7 @@ class KLDiv(Op):
     the second the target probabilities p; kl_div(log_q, p) = KL(p || q).
     """
     saves_inputs, saves_output = True, False
-    name, arity, kind, argnames = "kl_div", 2, "own", ("log_q", "p")
+    name, arity, argnames = "kl_div", 2, ("log_q", "p")
     REDUCTIONS = ("batchmean", "sum", "mean", "none")
 
     @classmethod

@@ -28,7 +28,7 @@ class Flatten(_Reshaping):
 
 class Squeeze(_Reshaping):
     """y = x without the axes of length 1 (all of them, or ``axis``);  gx = gy.reshape(x.shape)"""
-    name, kind, numpy = "squeeze", "own", (np.squeeze,)
+    name, numpy = "squeeze", (np.squeeze,)
 
     @classmethod
     def cases(cls, draw, t):
@@ -52,7 +52,7 @@ class Squeeze(_Reshaping):
 
 class ExpandDims(_Reshaping):
     """y = x with a new axis of length 1 at ``axis`` (np.expand_dims);  gx = gy.reshape(x.shape)"""
-    name, kind, numpy = "expand_dims", "own", (np.expand_dims,)
+    name, numpy = "expand_dims", (np.expand_dims,)
 
     @classmethod
     def cases(cls, draw, t):
@@ -74,7 +74,7 @@ class AsType(Op):
     Casting to an integer or boolean dtype gives a result without gradient (as ``detach``).
     """
     saves_inputs, saves_output = False, False
-    name, kind, public = "astype", "own", False
+    name, public = "astype", False
     method = False   # Tensor.astype is defined in tensor.py: an integer cast has no gradient
 
     @classmethod

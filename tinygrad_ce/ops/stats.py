@@ -13,7 +13,7 @@ from .reduce import _Reduce
 class Var(_Reduce):
     """y = sum((x - mean(x))^2, axis) / (n - ddof);  gx = gy * 2 (x - mean(x)) / (n - ddof)"""
     saves_inputs, saves_output = True, False
-    name, kind, numpy = "var", "own", (np.var,)
+    name, numpy = "var", (np.var,)
 
     @classmethod
     def cases(cls, draw, t):
