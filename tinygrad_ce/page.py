@@ -1,0 +1,429 @@
+"""``tg.viz.html(y)``: one self-contained HTML page that steps through the backward pass of ``y``.
+
+The numbers come from ``tg.trace()``: the page runs backward once more on the live graph (with
+``tg.grad``, so no ``.grad`` changes) and writes down each step: the op, the gradient it received,
+its rule, and the gradient it passed to each input, with the running total where an input is
+shared (``+=``). The graph is laid out here, in Python, as inline SVG; a little JavaScript moves
+the highlight from step to step. Nothing is fetched: the page works from ``file://``, inline in
+Jupyter (inside an ``<iframe srcdoc>``), and offline.
+"""
+
+import html as _html
+import json
+import pathlib
+
+import numpy as np
+
+from .autograd import ancestors
+from .grad import grad
+from .tensor import Tensor
+from .trace import trace
+
+SMALL = 16      # arrays with at most this many elements are shown in full
+HEAD = 6        # a larger array shows its shape, norm, min, max and its first HEAD entries
+W, H, GAP_X, GAP_Y = 136, 40, 40, 14    # node box and the gaps between columns and rows
+
+
+def traced_backward(y, who="html"):
+    """Run backward from ``y`` under ``tg.trace()`` without touching any ``.grad`` (a
+    non-scalar ``y`` is seeded with ones, i.e. the gradient of ``y.sum()``). Returns the trace."""
+    if not isinstance(y, Tensor):
+        raise TypeError(f"{who}: expected a Tensor, got {type(y).__name__}")
+    if not y.requires_grad:
+        raise ValueError(f"{who}: {y.name or 'y'} does not require grad, so it has no backward "
+                         "pass to show; build it from a Tensor with requires_grad=True")
+    leaves = [t for t in ancestors([y]) if t._op is None]
+    with trace() as tr:
+        grad(y, leaves, np.ones(y.shape, dtype=y.dtype), retain_graph=True)
+    return tr
+
+
+def summary(a):
+    """What the page needs to show an array: all values when small, else shape, norm, min,
+    max and the first few entries (flattened, C order)."""
+    a = np.asarray(a)
+    integer = a.dtype.kind in "iub"
+    flat = a.reshape(-1)
+    out = {"shape": list(a.shape), "int": bool(integer)}
+    if a.size <= SMALL:
+        out["values"] = flat.tolist()
+    else:
+        f = flat.astype(np.float64)
+        out.update(head=flat[:HEAD].tolist(), norm=float(np.linalg.norm(f)),
+                   min=float(f.min()), max=float(f.max()))
+    return out
+
+
+def fused_array(op):
+    """softmax-with-loss passes on (y - t) scaled by dout/N: the y - t itself, for the page."""
+    state = getattr(op, "state", None)
+    if op.name == "softmax_with_loss" and state:
+        from .ops.nn import minus_target
+        return minus_target(state["y"], state["t"])
+    return None
+
+
+def graph_nodes(y):
+    """Every Tensor in the graph of ``y`` (constants too), in creation order, and their inputs."""
+    found, stack = {}, [y]
+    while stack:
+        t = stack.pop()
+        if id(t) not in found:
+            found[id(t)] = t
+            if t._op is not None:
+                stack.extend(t._op.inputs)
+    return sorted(found.values(), key=lambda t: t._seq)
+
+
+def layout(tensors):
+    """(column, row) of each node: columns by depth (a leaf sits just left of its first
+    consumer), rows ordered by a few barycenter sweeps so that edges cross less."""
+    index = {id(t): i for i, t in enumerate(tensors)}
+    inputs = [[index[id(x)] for x in t._op.inputs] if t._op is not None else [] for t in tensors]
+    users = [[] for _ in tensors]
+    for i, ins in enumerate(inputs):
+        for j in ins:
+            users[j].append(i)
+    col = [0] * len(tensors)
+    for i, ins in enumerate(inputs):  # creation order: inputs come first
+        if ins:
+            col[i] = 1 + max(col[j] for j in ins)
+    for i, ins in enumerate(inputs):
+        if not ins and users[i]:
+            col[i] = min(col[u] for u in users[i]) - 1
+    columns = {}
+    for i in range(len(tensors)):
+        columns.setdefault(col[i], []).append(i)
+    row = {i: r for c in columns.values() for r, i in enumerate(c)}
+    for sweep in range(4):  # left to right by inputs, then right to left by users, twice
+        neighbours = inputs if sweep % 2 == 0 else users
+        for c in sorted(columns, reverse=sweep % 2 == 1):
+            columns[c].sort(key=lambda i, n=neighbours: barycenter(i, n, row))
+            row.update({i: r for r, i in enumerate(columns[c])})
+    return col, row, inputs
+
+
+def barycenter(i, neighbours, row):
+    """The mean row of node i's neighbours (its own row when it has none)."""
+    return np.mean([row[j] for j in neighbours[i]]) if neighbours[i] else row[i]
+
+
+def svg(tensors, labels):
+    """The graph as inline SVG: one box per tensor (an op's output carries the op's name),
+    one edge per input; ids ``n{i}`` and ``e{i}_{j}`` let the script highlight them."""
+    col, row, inputs = layout(tensors)
+    tallest = max(sum(1 for c in col if c == k) for k in set(col))
+    first = min(col)
+    width = (max(col) - first + 1) * (W + GAP_X) - GAP_X + 20
+    height = tallest * (H + GAP_Y) + GAP_Y
+    per_col = {k: sum(1 for c in col if c == k) for k in set(col)}
+    xy = []
+    for i in range(len(tensors)):
+        offset = (tallest - per_col[col[i]]) * (H + GAP_Y) / 2
+        xy.append((10 + (col[i] - first) * (W + GAP_X), GAP_Y + offset + row[i] * (H + GAP_Y)))
+    out = [f'<svg id="graph" xmlns="http://www.w3.org/2000/svg" width="{width}" '
+           f'height="{height}" viewBox="0 0 {width} {height}">']
+    for i, ins in enumerate(inputs):
+        for j in dict.fromkeys(ins):   # x * x: one edge
+            (x1, y1), (x2, y2) = xy[j], xy[i]
+            x1, y1, y2, mid = x1 + W, y1 + H / 2, y2 + H / 2, (x1 + W + x2) / 2
+            out.append(f'<path id="e{j}_{i}" class="edge" d="M{x1:.0f},{y1:.0f} C{mid:.0f},'
+                       f'{y1:.0f} {mid:.0f},{y2:.0f} {x2:.0f},{y2:.0f}"/>')
+    for i, t in enumerate(tensors):
+        x, y0 = xy[i]
+        kind = "op" if t._op is not None else ("leaf" if t.requires_grad else "const")
+        top = t._op.name if t._op is not None else (t.name or constant_text(t))
+        number = labels[i] if t._op is not None else labels[i].split()[0]
+        bottom = f"{number}  {shape_text(t.shape)}"
+        out.append(f'<g id="n{i}" class="node {kind}" data-node="{i}">'
+                   f'<rect x="{x:.0f}" y="{y0:.0f}" width="{W}" height="{H}" '
+                   f'rx="{12 if kind == "op" else 3}"/>'
+                   f'<text x="{x + W / 2:.0f}" y="{y0 + 16:.0f}" class="top">'
+                   f'{_html.escape(top[:22])}</text>'
+                   f'<text x="{x + W / 2:.0f}" y="{y0 + 31:.0f}">{_html.escape(bottom[:26])}'
+                   '</text></g>')
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def constant_text(t):
+    """An unnamed leaf: its value when it is one number, else 'constant' or 'leaf'."""
+    if t.size == 1:
+        return f"{t.data.reshape(-1)[0]:.4g}"
+    return "leaf" if t.requires_grad else "constant"
+
+
+def shape_text(shape):
+    return str(tuple(shape))
+
+
+def page_data(y, tr, tensors, labels):
+    """The numbers the script shows: each node's value, each step's gradients and totals."""
+    index = {id(t): i for i, t in enumerate(tensors)}
+    nodes = [{"label": labels[i], "name": t.name, "kind": "op" if t._op is not None else
+              ("leaf" if t.requires_grad else "const"),
+              "op": t._op.name if t._op is not None else None, "shape": list(t.shape),
+              "dtype": str(t.dtype), "value": summary(t.data)} for i, t in enumerate(tensors)]
+    totals, steps = {}, []
+    for s in tr.steps:
+        passed = []
+        for x, g, accumulated in s.passed:
+            k = index[id(x)]
+            totals[k] = g if k not in totals else totals[k] + g
+            passed.append({"to": k, "grad": summary(g), "acc": bool(accumulated),
+                           "total": summary(totals[k])})
+        got = {p["to"] for p in passed}
+        fused = fused_array(s.op)
+        steps.append({"node": index[id(s.output)], "op": s.name, "rule": s.rule,
+                      "received": summary(s.received), "passed": passed,
+                      "fused": None if fused is None else summary(fused),
+                      "none": [index[id(x)] for x in s.inputs if index[id(x)] not in got]})
+    return {"y": index[id(y)], "nodes": nodes, "steps": steps}
+
+
+class Page(str):
+    """The page's HTML text; in Jupyter it displays inline (in an iframe, so that several
+    pages in one notebook keep their own keys and ids)."""
+
+    def _repr_html_(self):
+        return (f'<iframe srcdoc="{_html.escape(self, quote=True)}" style="width:100%;'
+                'height:640px;border:1px solid #ddd" title="tinygrad_ce backward"></iframe>')
+
+
+def html(y, path=None, *, title=None):
+    """A self-contained HTML page with the graph of ``y`` and a step-through of its backward
+    pass; returns the text (a ``str`` that displays inline in Jupyter) and writes it to ``path``
+    if given.
+
+    Step with the buttons or the arrow keys (Home/End jump): the current tape entry is
+    highlighted, with the gradient gy it received, its rule, and the gradient it passed to each
+    input (``+=`` where an input shared by several ops accumulates, with the total so far).
+    Hover a node for its value, shape, dtype and its gradient so far. Numbers show 4
+    significant digits (JavaScript's ``toPrecision(4)``); arrays of more than 16 elements show
+    shape, norm, min, max and their first entries. The graph must still be alive (call
+    ``backward(retain_graph=True)``, or build the page before backward); ``.grad`` is not
+    touched. A ``y`` of many elements is seeded with ones (the gradient of ``y.sum()``).
+    """
+    tr = traced_backward(y)
+    tensors = graph_nodes(y)
+    labels = [f"%{i}" + (f" {t.name}" if t.name else "") for i, t in enumerate(tensors)]
+    data = page_data(y, tr, tensors, labels)
+    script = json.dumps(data, ensure_ascii=True).replace("</", "<\\/")
+    title = title or f"backward of {labels[data['y']]}: {len(tr.steps)} steps"
+    text = (TEMPLATE.replace("$TITLE", _html.escape(title)).replace("$SVG", svg(tensors, labels))
+            .replace("$CSS", CSS).replace("$JS", JS.replace("$DATA", script)))
+    if path is not None:
+        pathlib.Path(path).write_text(text, encoding="utf-8")
+    return Page(text)
+
+
+TEMPLATE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>$TITLE</title>
+<style>$CSS</style></head>
+<body>
+<header>
+  <button id="prev" title="previous step (left arrow)">&#9664; previous</button>
+  <button id="next" title="next step (right arrow)">next &#9654;</button>
+  <span id="counter"></span>
+  <span class="legend"><span class="sw cur"></span>current op <span class="sw recv"></span>gets
+  a gradient now <span class="sw done"></span>gradient arrived</span>
+</header>
+<div id="wrap">$SVG</div>
+<section id="panel"></section>
+<div id="tip" hidden></div>
+<script>$JS</script>
+</body></html>
+"""
+
+CSS = """
+body { font: 14px/1.4 system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif;
+       margin: 0; color: #202124; background: #fff; }
+header { position: sticky; top: 0; background: #f8f9fa; border-bottom: 1px solid #dadce0;
+         padding: 8px 12px; display: flex; gap: 12px; align-items: center; flex-wrap: wrap; }
+button { font: inherit; padding: 4px 12px; cursor: pointer; }
+#counter { font-weight: 600; }
+.legend { color: #5f6368; font-size: 12px; margin-left: auto; }
+.sw { display: inline-block; width: 12px; height: 12px; margin: 0 4px 0 10px;
+      vertical-align: -2px; border: 2px solid; border-radius: 3px; }
+.sw.cur { background: #fde293; border-color: #e37400; }
+.sw.recv { border-color: #d93025; } .sw.done { border-color: #188038; }
+#wrap { overflow: auto; max-height: 62vh; padding: 8px; border-bottom: 1px solid #dadce0; }
+.edge { fill: none; stroke: #9aa0a6; stroke-width: 1.4; }
+.edge.flow { stroke: #d93025; stroke-width: 3; stroke-dasharray: 7 4; }
+.node rect { stroke: #5f6368; stroke-width: 1.2; }
+.node.op rect { fill: #fef7e0; } .node.leaf rect { fill: #e8f0fe; }
+.node.const rect { fill: #f1f3f4; stroke-dasharray: 3 2; }
+.node text { font-size: 12px; text-anchor: middle; fill: #202124; pointer-events: none; }
+.node text.top { font-weight: 600; }
+.node.done rect { stroke: #188038; stroke-width: 2.5; }
+.node.recv rect { stroke: #d93025; stroke-width: 3; }
+.node.cur rect { fill: #fde293; stroke: #e37400; stroke-width: 3.5; }
+.node { cursor: default; }
+#panel { padding: 10px 16px; }
+#panel h2 { font-size: 16px; margin: 4px 0 8px; }
+#panel .row { margin: 4px 0; }
+#panel .k { color: #5f6368; display: inline-block; min-width: 9em; }
+#panel code, #tip code { font: 13px/1.35 ui-monospace, Menlo, Consolas, monospace;
+                         white-space: pre-wrap; }
+#panel .acc { color: #d93025; font-weight: 700; }
+#tip { position: fixed; max-width: 520px; background: #202124; color: #fff; padding: 8px 10px;
+       border-radius: 6px; font-size: 13px; pointer-events: none; z-index: 10; }
+#tip code { color: #fff; }
+"""
+
+JS = r"""
+(function () {
+  "use strict";
+  var D = $DATA;
+  var N = D.steps.length, k = -1;
+  var hash = /step=(\d+)/.exec(location.hash || "");
+  if (hash) k = Math.min(N - 1, parseInt(hash[1], 10));
+
+  function num(v, integer) {
+    if (typeof v !== "number") return String(v);
+    if (integer || !isFinite(v)) return String(v);
+    return v.toPrecision(4);
+  }
+  function shape(s) { return "(" + s.join(", ") + (s.length === 1 ? ",)" : ")"); }
+  function nest(vals, shp, integer) {
+    if (shp.length === 0) return num(vals[0], integer);
+    var n = shp[0], rest = shp.slice(1), size = vals.length / Math.max(n, 1), parts = [];
+    for (var i = 0; i < n; i++) {
+      parts.push(nest(vals.slice(i * size, (i + 1) * size), rest, integer));
+    }
+    return "[" + parts.join(", ") + "]";
+  }
+  function arr(s) {
+    if (s.values) return nest(s.values, s.shape, s.int);
+    return "shape " + shape(s.shape) + ", |a| = " + num(s.norm) + ", min " + num(s.min, s.int) +
+      ", max " + num(s.max, s.int) + ", first " +
+      s.head.map(function (v) { return num(v, s.int); }).join(", ") + ", ...";
+  }
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+  function row(parent, key, value, extra) {
+    var r = el("div", "row");
+    r.appendChild(el("span", "k", key));
+    if (extra) r.appendChild(extra);
+    r.appendChild(el("code", null, value));
+    parent.appendChild(r);
+    return r;
+  }
+  function name(i) { return D.nodes[i].label; }
+
+  function gradSoFar(i, upto) {   // the total gradient node i has received after step upto
+    var g = null;
+    for (var s = 0; s <= upto; s++) {
+      D.steps[s].passed.forEach(function (p) { if (p.to === i) g = p.total; });
+    }
+    if (g === null && i === D.y && upto >= 0) g = D.steps[0].received;
+    return g;
+  }
+
+  function highlight() {
+    var nodes = document.querySelectorAll(".node"), edges = document.querySelectorAll(".edge");
+    nodes.forEach(function (n) { n.classList.remove("cur", "recv", "done"); });
+    edges.forEach(function (e) { e.classList.remove("flow"); });
+    for (var s = 0; s <= k; s++) {
+      D.steps[s].passed.forEach(function (p) {
+        document.getElementById("n" + p.to).classList.add("done");
+      });
+    }
+    if (k < 0) return;
+    var st = D.steps[k];
+    document.getElementById("n" + D.y).classList.add("done");
+    document.getElementById("n" + st.node).classList.add("cur");
+    st.passed.forEach(function (p) {
+      document.getElementById("n" + p.to).classList.add("recv");
+      var e = document.getElementById("e" + p.to + "_" + st.node);
+      if (e) e.classList.add("flow");
+    });
+    var cur = document.getElementById("n" + st.node);
+    if (cur.scrollIntoView) cur.scrollIntoView({block: "nearest", inline: "nearest"});
+  }
+
+  function panel() {
+    var P = document.getElementById("panel");
+    P.textContent = "";
+    document.getElementById("counter").textContent = k < 0 ?
+      "forward pass done: " + N + " backward steps" :
+      "backward step " + k + " (of 0.." + (N - 1) + "): " + D.steps[k].op;
+    document.getElementById("prev").disabled = k < 0;
+    document.getElementById("next").disabled = k >= N - 1;
+    if (k < 0) {
+      P.appendChild(el("h2", null, "Forward pass done; backward goes newest op first"));
+      row(P, "output", name(D.y) + " " + shape(D.nodes[D.y].shape) + " = " +
+          arr(D.nodes[D.y].value));
+      P.appendChild(el("p", null, "Press next or the right arrow to take the first backward " +
+        "step. Hover a node to see its value and its gradient so far."));
+      return;
+    }
+    var st = D.steps[k], out = D.nodes[st.node];
+    P.appendChild(el("h2", "title", "step " + k + ": " + st.op + " -> " + out.label));
+    if (st.rule) row(P, "rule", st.rule);
+    if (st.fused) row(P, "fused", "y - t = " + arr(st.fused));
+    row(P, "received gy", shape(out.shape) + " " + arr(st.received));
+    P.appendChild(el("div", "row k", "passed on:"));
+    st.passed.forEach(function (p) {
+      var n = D.nodes[p.to];
+      var r = row(P, "  -> " + n.label + " " + shape(n.shape),
+                  (p.acc ? "+= " : "") + arr(p.grad), null);
+      r.className = "row passed";
+      if (p.acc) {
+        r.insertBefore(el("span", "acc", "(+= accumulated) "), r.lastChild);
+        row(P, "     total now", arr(p.total)).className = "row total";
+      }
+    });
+    st.none.forEach(function (i) {
+      row(P, "  -> " + name(i), "no gradient (" + (D.nodes[i].kind === "const" ?
+          "a constant" : "not differentiable here") + ")");
+    });
+  }
+
+  function go(to) {
+    k = Math.max(-1, Math.min(N - 1, to));
+    highlight();
+    panel();
+  }
+
+  var tip = document.getElementById("tip");
+  document.querySelectorAll(".node").forEach(function (g) {
+    g.addEventListener("mouseenter", function (ev) {
+      var i = parseInt(g.getAttribute("data-node"), 10), n = D.nodes[i];
+      tip.textContent = "";
+      tip.appendChild(el("div", null, n.label + (n.op ? " = " + n.op + "(...)" : " (" +
+        (n.kind === "leaf" ? "leaf, requires grad" : "constant") + ")")));
+      tip.appendChild(el("div", null, "shape " + shape(n.shape) + ", " + n.dtype));
+      var v = el("div", null, "value "); v.appendChild(el("code", null, arr(n.value)));
+      tip.appendChild(v);
+      var g2 = gradSoFar(i, k), gr = el("div", null, "grad so far ");
+      gr.appendChild(el("code", null, g2 ? arr(g2) : "none yet"));
+      tip.appendChild(gr);
+      tip.hidden = false;
+      move(ev);
+    });
+    g.addEventListener("mousemove", move);
+    g.addEventListener("mouseleave", function () { tip.hidden = true; });
+  });
+  function move(ev) {
+    tip.style.left = Math.min(ev.clientX + 14, window.innerWidth - 540) + "px";
+    tip.style.top = (ev.clientY + 14) + "px";
+  }
+
+  document.getElementById("prev").addEventListener("click", function () { go(k - 1); });
+  document.getElementById("next").addEventListener("click", function () { go(k + 1); });
+  document.addEventListener("keydown", function (ev) {
+    var to = {ArrowRight: k + 1, ArrowLeft: k - 1, Home: -1, End: N - 1}[ev.key];
+    if (to === undefined) return;
+    ev.preventDefault();
+    go(to);
+  });
+  go(k);
+})();
+"""
