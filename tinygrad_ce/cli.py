@@ -1,4 +1,5 @@
-"""Command line: ``tinygrad-ce train | gradcheck | graph | trace``, or python -m tinygrad_ce."""
+"""Command line: ``tinygrad-ce train | gradcheck | graph | trace | exercise``; also
+python -m tinygrad_ce."""
 
 import argparse
 import difflib
@@ -153,14 +154,39 @@ def add_trace(sub):
                                    "passed on, and the rule it used.")
     p.add_argument("--batch", type=positive_int, default=2, help="rows in the batch")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--html", metavar="PATH", help="also write a page that steps through it in "
+                   "the browser (self-contained HTML)")
     p.set_defaults(run=run_trace)
 
 
 def run_trace(args):
     loss, tr = tiny_step(args.seed, args.batch)
+    if args.html:
+        from .viz import html
+        html(loss, args.html)
+        print(f"wrote {args.html}: open it in a browser, step with the arrow keys")
+        return 0
     print(loss.tape())
     print()
     print(tr)
+    return 0
+
+
+def add_exercise(sub):
+    p = sub.add_parser("exercise", help="derive the gradients of the demo net yourself",
+                       description="Backprop exercises at the terminal: for each backward step "
+                                   "of the two-layer net of `trace`, type the gradient it "
+                                   "passes to each input as a NumPy expression and get it "
+                                   "marked (exact, close, wrong, wrong shape); ends with the "
+                                   "score sheet. Step 0 is the softmax-with-loss: y - t.")
+    p.add_argument("--batch", type=positive_int, default=2, help="rows in the batch")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(run=run_exercise)
+
+
+def run_exercise(args):
+    from .exercises import session, two_layer_net
+    session(two_layer_net(args.seed, args.batch))
     return 0
 
 
@@ -182,6 +208,7 @@ def parser():
     add_gradcheck(sub)
     add_graph(sub)
     add_trace(sub)
+    add_exercise(sub)
     return p
 
 
