@@ -55,7 +55,7 @@ def test_grads_are_not_touched_and_a_released_graph_is_a_clear_error():
 def test_a_vector_output_is_seeded_with_ones_and_odd_values_stay_valid_script():
     x = tg.Tensor([0.0, 1.0, np.inf], requires_grad=True, name="</script><b>x")
     page = tg.viz.html(tg.exp(x) * 2)
-    assert "</script><b>" not in page.split("<script>")[1].split("</script>")[0]
+    assert page.count("</script>") == 1       # the name cannot end the script early
     assert "&lt;/script&gt;" in page          # the name is escaped in the SVG too
     assert "Infinity" in page                 # JavaScript literals, not invalid JSON
     first = re.search(r'"received": (\{.*?\})', page).group(1)
