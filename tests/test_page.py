@@ -110,3 +110,8 @@ def test_cli_trace_html_writes_the_demo_page(tmp_path, capsys):
     assert f"wrote {path}" in capsys.readouterr().out
     assert [s["op"] for s in data_of(path.read_text())["steps"]] == [
         "softmax_with_loss", "affine", "sigmoid", "affine"]
+
+
+def test_cli_trace_html_refuses_a_bad_path_before_work(tmp_path, capsys):
+    assert main(["trace", "--html", str(tmp_path / "no" / "p.html")]) == 2
+    assert "does not exist" in capsys.readouterr().err
