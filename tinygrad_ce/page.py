@@ -297,7 +297,7 @@ JS = r"""
   }
   function arr(s) {
     if (s.values) return nest(s.values, s.shape, s.int);
-    return "shape " + shape(s.shape) + ", |a| = " + num(s.norm) + ", min " + num(s.min, s.int) +
+    return "shape " + shape(s.shape) + ", norm " + num(s.norm) + ", min " + num(s.min, s.int) +
       ", max " + num(s.max, s.int) + ", first " +
       s.head.map(function (v) { return num(v, s.int); }).join(", ") + ", ...";
   }
