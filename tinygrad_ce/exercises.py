@@ -98,9 +98,15 @@ def numeric_vjp(op, arrays, position, gy):
 class Exercise:
     """The tape entries of ``y`` in backward order, each with the gradients to derive.
 
+    The answer for input i of step k is the vector-Jacobian product g_i = J_i^T gy: for
+    out = f(x_0, x_1, ...), g_i = d sum(out * gy) / d x_i, with the gy that step received
+    (a ``y`` of many elements is seeded with ones). It is marked exact when
+    max |given - right| <= 1e-12 max(1, max |right|) (rounding), close when
+    |given - right| <= atol + rtol |right| everywhere, and wrong otherwise.
+
     ``steps[k]`` is the k-th backward step (a ``tg.trace`` step: ``name``, ``inputs``,
     ``output``, ``received``); ``items`` the gradients to derive, one per (step, input) that
-    gets one. ``rtol``/``atol`` decide "close".
+    gets one. ``seed`` draws the random gy that function answers are also tried at.
     """
 
     def __init__(self, y, *, rtol=1e-5, atol=1e-8, seed=0, title=None):
@@ -167,8 +173,9 @@ class Exercise:
 
     def submit(self, step, input, answer):
         """Mark ``answer`` for what backward step ``step`` passes to ``input`` (the input
-        Tensor or its position). ``answer`` is an array, or a function called as
-        ``answer(gy, *inputs, out)`` with copies of the step's arrays. Returns the Verdict."""
+        Tensor, at its first position, or the position). ``answer`` is an array, or a
+        function called as ``answer(gy, *inputs, out)`` with copies of the step's arrays.
+        Returns the Verdict."""
         item, s = self.item(step, input), self.steps[step]
         if callable(answer):
             verdict = judge(self._call(answer, s, s.received), item.right, self.rtol,

@@ -202,7 +202,8 @@ def html(y, path=None, *, title=None):
     significant digits (JavaScript's ``toPrecision(4)``); arrays of more than 16 elements show
     shape, norm, min, max and their first entries. The graph must still be alive (call
     ``backward(retain_graph=True)``, or build the page before backward); ``.grad`` is not
-    touched. A ``y`` of many elements is seeded with ones (the gradient of ``y.sum()``).
+    touched (hooks run, as in any backward). A ``y`` of many elements is seeded with ones
+    (the gradient of ``y.sum()``).
     """
     tr = traced_backward(y)
     tensors = graph_nodes(y)
