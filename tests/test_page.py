@@ -100,8 +100,10 @@ def test_layout_puts_every_op_right_of_its_inputs():
     loss, _ = tiny_step()
     from tinygrad_ce.page import graph_nodes
     tensors = graph_nodes(loss)
-    col, _, inputs = layout(tensors)
+    col, _, inputs, chains = layout(tensors)
     assert all(col[j] < col[i] for i, ins in enumerate(inputs) for j in ins)
+    for (j, i), chain in chains.items():     # one placeholder per column an edge crosses
+        assert [col[d] for d in chain] == list(range(col[j] + 1, col[i]))
 
 
 def test_cli_trace_html_writes_the_demo_page(tmp_path, capsys):

@@ -22,6 +22,7 @@ from .trace import trace
 SMALL = 16      # arrays with at most this many elements are shown in full
 HEAD = 6        # a larger array shows its shape, norm, min, max and its first HEAD entries
 W, H, GAP_X, GAP_Y = 136, 40, 40, 14    # node box and the gaps between columns and rows
+DUMMY = 6       # the height of the slot a long edge takes in a column it crosses
 
 
 def traced_backward(y, who="html"):
@@ -76,8 +77,11 @@ def graph_nodes(y):
 
 
 def layout(tensors):
-    """(column, row) of each node: columns by depth (a leaf sits just left of its first
-    consumer), rows ordered by a few barycenter sweeps so that edges cross less."""
+    """Where each node goes: ``(col, row, inputs, chains)``. Columns by depth (a leaf sits just
+    left of its first consumer); an edge that spans several columns gets a placeholder in each
+    column it crosses (``chains[(j, i)]``, ids from ``len(tensors)`` on), so it is routed
+    between the boxes, not through them; rows come from a few barycenter sweeps, so that
+    edges cross less. ``col`` and ``row`` cover nodes and placeholders."""
     index = {id(t): i for i, t in enumerate(tensors)}
     inputs = [[index[id(x)] for x in t._op.inputs] if t._op is not None else [] for t in tensors]
     users = [[] for _ in tensors]
@@ -91,44 +95,82 @@ def layout(tensors):
     for i, ins in enumerate(inputs):
         if not ins and users[i]:
             col[i] = min(col[u] for u in users[i]) - 1
+    left, right = [[] for _ in tensors], [[] for _ in tensors]
+    chains = {}
+    for i, ins in enumerate(inputs):
+        for j in dict.fromkeys(ins):   # x * x: one edge
+            prev, chain = j, []
+            for c in range(col[j] + 1, col[i]):
+                col.append(c)
+                left.append([prev])
+                right.append([])
+                right[prev].append(len(col) - 1)
+                prev = len(col) - 1
+                chain.append(prev)
+            right[prev].append(i)
+            left[i].append(prev)
+            chains[(j, i)] = chain
     columns = {}
-    for i in range(len(tensors)):
-        columns.setdefault(col[i], []).append(i)
-    row = {i: r for c in columns.values() for r, i in enumerate(c)}
+    for v, c in enumerate(col):
+        columns.setdefault(c, []).append(v)
+    row = {v: r for c in columns.values() for r, v in enumerate(c)}
     for sweep in range(4):  # left to right by inputs, then right to left by users, twice
-        neighbours = inputs if sweep % 2 == 0 else users
+        neighbours = left if sweep % 2 == 0 else right
         for c in sorted(columns, reverse=sweep % 2 == 1):
-            columns[c].sort(key=lambda i, n=neighbours: barycenter(i, n, row))
-            row.update({i: r for r, i in enumerate(columns[c])})
-    return col, row, inputs
+            columns[c].sort(key=lambda v, n=neighbours: barycenter(v, n, row))
+            row.update({v: r for r, v in enumerate(columns[c])})
+    return col, row, inputs, chains
 
 
-def barycenter(i, neighbours, row):
-    """The mean row of node i's neighbours (its own row when it has none)."""
-    return np.mean([row[j] for j in neighbours[i]]) if neighbours[i] else row[i]
+def barycenter(v, neighbours, row):
+    """The mean row of node v's neighbours (its own row when it has none)."""
+    return np.mean([row[j] for j in neighbours[v]]) if neighbours[v] else row[v]
+
+
+def positions(tensors, col, row):
+    """Top-left corner of every node and placeholder: columns stacked, then centred."""
+    n, first = len(tensors), min(col)
+    size = [H if v < n else DUMMY for v in range(len(col))]
+    columns = {}
+    for v in sorted(range(len(col)), key=lambda v: row[v]):
+        columns.setdefault(col[v], []).append(v)
+    heights = {c: sum(size[v] + GAP_Y for v in vs) for c, vs in columns.items()}
+    tallest, xy = max(heights.values()), [None] * len(col)
+    for c, vs in columns.items():
+        y = GAP_Y + (tallest - heights[c]) / 2
+        for v in vs:
+            xy[v] = (10 + (c - first) * (W + GAP_X), y)
+            y += size[v] + GAP_Y
+    width = (max(col) - first + 1) * (W + GAP_X) - GAP_X + 20
+    return xy, width, tallest + GAP_Y
+
+
+def edge_path(points):
+    """An SVG path through (x, y) points: curves between columns, straight across a column."""
+    (x0, y0), rest = points[0], points[1:]
+    d = [f"M{x0:.0f},{y0:.0f}"]
+    for k in range(0, len(rest), 2):
+        (xa, ya), mid = rest[k], (x0 + rest[k][0]) / 2
+        d.append(f"C{mid:.0f},{y0:.0f} {mid:.0f},{ya:.0f} {xa:.0f},{ya:.0f}")
+        if k + 1 < len(rest):
+            x0, y0 = rest[k + 1]
+            d.append(f"L{x0:.0f},{y0:.0f}")
+    return " ".join(d)
 
 
 def svg(tensors, labels):
     """The graph as inline SVG: one box per tensor (an op's output carries the op's name),
-    one edge per input; ids ``n{i}`` and ``e{i}_{j}`` let the script highlight them."""
-    col, row, inputs = layout(tensors)
-    tallest = max(sum(1 for c in col if c == k) for k in set(col))
-    first = min(col)
-    width = (max(col) - first + 1) * (W + GAP_X) - GAP_X + 20
-    height = tallest * (H + GAP_Y) + GAP_Y
-    per_col = {k: sum(1 for c in col if c == k) for k in set(col)}
-    xy = []
-    for i in range(len(tensors)):
-        offset = (tallest - per_col[col[i]]) * (H + GAP_Y) / 2
-        xy.append((10 + (col[i] - first) * (W + GAP_X), GAP_Y + offset + row[i] * (H + GAP_Y)))
+    one edge per input; ids ``n{i}`` and ``e{j}_{i}`` let the script highlight them."""
+    col, row, inputs, chains = layout(tensors)
+    xy, width, height = positions(tensors, col, row)
     out = [f'<svg id="graph" xmlns="http://www.w3.org/2000/svg" width="{width}" '
            f'height="{height}" viewBox="0 0 {width} {height}">']
-    for i, ins in enumerate(inputs):
-        for j in dict.fromkeys(ins):   # x * x: one edge
-            (x1, y1), (x2, y2) = xy[j], xy[i]
-            x1, y1, y2, mid = x1 + W, y1 + H / 2, y2 + H / 2, (x1 + W + x2) / 2
-            out.append(f'<path id="e{j}_{i}" class="edge" d="M{x1:.0f},{y1:.0f} C{mid:.0f},'
-                       f'{y1:.0f} {mid:.0f},{y2:.0f} {x2:.0f},{y2:.0f}"/>')
+    for (j, i), chain in chains.items():
+        points = [(xy[j][0] + W, xy[j][1] + H / 2)]
+        for d in chain:   # across each placeholder, at its middle
+            points += [(xy[d][0], xy[d][1] + DUMMY / 2), (xy[d][0] + W, xy[d][1] + DUMMY / 2)]
+        points.append((xy[i][0], xy[i][1] + H / 2))
+        out.append(f'<path id="e{j}_{i}" class="edge" d="{edge_path(points)}"/>')
     for i, t in enumerate(tensors):
         x, y0 = xy[i]
         kind = "op" if t._op is not None else ("leaf" if t.requires_grad else "const")
