@@ -96,14 +96,15 @@ def test_svg_is_valid_with_one_box_per_tensor_and_no_overlap():
             assert a == b or abs(a[0] - b[0]) >= width or abs(a[1] - b[1]) >= height
 
 
-def test_layout_puts_every_op_right_of_its_inputs():
-    loss, _ = tiny_step()
+def test_layout_puts_every_op_right_of_its_inputs_and_routes_long_edges():
     from tinygrad_ce.page import graph_nodes
-    tensors = graph_nodes(loss)
-    col, _, inputs, chains = layout(tensors)
-    assert all(col[j] < col[i] for i, ins in enumerate(inputs) for j in ins)
-    for (j, i), chain in chains.items():     # one placeholder per column an edge crosses
-        assert [col[d] for d in chain] == list(range(col[j] + 1, col[i]))
+    h = tg.exp(tg.Tensor([1.0, 2.0], requires_grad=True))
+    for y in (tiny_step()[0], (h * h + h).sum()):
+        col, _, inputs, chains = layout(graph_nodes(y))
+        assert all(col[j] < col[i] for i, ins in enumerate(inputs) for j in ins)
+        for (j, i), chain in chains.items():     # one placeholder per column an edge crosses
+            assert [col[d] for d in chain] == list(range(col[j] + 1, col[i]))
+    assert sorted(len(c) for c in chains.values()) == [0, 0, 0, 0, 1]   # h -> add skips mul
 
 
 def test_cli_trace_html_writes_the_demo_page(tmp_path, capsys):
