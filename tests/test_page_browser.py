@@ -289,3 +289,21 @@ def test_the_blank_check_fails_on_a_blank_page(browser, tmp_path):
     show(browser, "<!DOCTYPE html><html><body></body></html>", tmp_path / "blank.html")
     width, height, colours, dark = browser.picture_stats(browser.screenshot())
     assert colours <= 2 and dark == 0
+
+
+def test_a_wide_graph_scrolls_to_the_current_op(browser, tmp_path):
+    x = tg.Tensor([0.5], requires_grad=True)
+    y = x
+    for _ in range(12):
+        y = tg.tanh(y) * 1.5
+    show(browser, tg.viz.html(y.sum()), tmp_path / "wide.html")
+    inside = ("var w = document.getElementById('wrap').getBoundingClientRect(), "
+              "b = document.querySelector('.node.cur').getBoundingClientRect(); "
+              "return b.left >= w.left && b.right <= w.right;")
+    browser.press("ArrowRight")
+    assert browser.js("return document.getElementById('wrap').scrollLeft;") > 0
+    assert browser.js(inside)
+    browser.press("End")
+    assert browser.js(inside)
+    assert browser.js("return window.scrollX;") == 0
+    assert errors(browser) == []

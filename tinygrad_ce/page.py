@@ -387,8 +387,16 @@ JS = r"""
       var e = document.getElementById("e" + p.to + "_" + st.node);
       if (e) e.classList.add("flow");
     });
-    var cur = document.getElementById("n" + st.node);
-    if (cur.scrollIntoView) cur.scrollIntoView({block: "nearest", inline: "nearest"});
+    reveal(document.getElementById("n" + st.node));
+  }
+
+  function reveal(node) {   // scroll the graph, never the page around it (a notebook)
+    var wrap = document.getElementById("wrap"), w = wrap.getBoundingClientRect(),
+        b = node.getBoundingClientRect();
+    if (b.left < w.left) wrap.scrollLeft -= w.left - b.left + 20;
+    else if (b.right > w.right) wrap.scrollLeft += b.right - w.right + 20;
+    if (b.top < w.top) wrap.scrollTop -= w.top - b.top + 20;
+    else if (b.bottom > w.bottom) wrap.scrollTop += b.bottom - w.bottom + 20;
   }
 
   function panel() {
