@@ -9,7 +9,7 @@ Layers of the package, imports pointing one way:
     layers/, check_layer  layers by hand and on the tape; their three-way check
     optim/, data, datasets/, serialize   training: optimizers, batches, data, checkpoints
     viz, trace, cli       seeing backprop: graph pictures, the backward trace; the command line
-    page, exercises       the step-through page (tg.viz.html); backprop exercises, marked
+    page, exercises       the step-through page (tg.viz.html, page_assets); backprop exercises
 """
 
 from . import tensor as _tensor
