@@ -118,3 +118,35 @@ def test_options_tinygrad_ce_lacks_are_clear_errors(module, words):
         tg.from_torch(module())
     for w in words:
         assert w in str(e.value)
+
+
+@needs_conv
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_batchnorm_after_a_2d_convolution_becomes_batchnorm2d(mode):
+    r = np.random.default_rng(8)
+    ours = tg.Sequential(tg.Conv2d(2, 3, 3, padding=1, rng=r), tg.BatchNorm(3), tg.ReLU(),
+                         tg.Flatten(), tg.Affine(3 * 4 * 5, 6, rng=r), tg.BatchNorm(6))
+    ours[1].forward(r.standard_normal((4, 3, 4, 5)) * 2 + 1)   # running statistics
+    ours = getattr(ours, mode)()
+    theirs = tg.to_torch(ours)
+    assert type(theirs[1]).__name__ == "BatchNorm2d"
+    assert type(theirs[5]).__name__ == "BatchNorm1d"          # after Flatten: 1-D again
+    same_state(ours, tg.from_torch(theirs))
+    x = r.standard_normal((4, 2, 4, 5))    # (in training mode this updates both statistics)
+    np.testing.assert_allclose(theirs(torch.tensor(x)).detach().numpy(), ours.forward(x),
+                               rtol=1e-12, atol=1e-14)
+
+
+@needs_rnn
+def test_the_mnist1d_gru_model_moves_whole():
+    if not hasattr(tg.layers, "AsSequence"):
+        pytest.skip("no AsSequence layer yet")
+    ours = tg.Sequential(tg.layers.AsSequence(), tg.GRU(1, 6, bidirectional=True, rng=0),
+                         tg.Flatten(), tg.Affine(40 * 12, 10, rng=1))
+    theirs = tg.to_torch(ours)
+    x = np.random.default_rng(9).standard_normal((3, 40))
+    np.testing.assert_allclose(theirs(torch.tensor(x)).detach().numpy(), ours.forward(x),
+                               rtol=1e-12, atol=1e-14)
+    back = tg.from_torch(theirs)
+    assert repr(back) == repr(ours)
+    same_state(ours, back)

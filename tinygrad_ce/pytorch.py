@@ -175,10 +175,12 @@ def _batchnorm_to(layer, torch):
 
 
 @from_torch.register("BatchNorm1d")
+@from_torch.register("BatchNorm2d")
 def _batchnorm_from(module, torch):
     if not module.affine or not module.track_running_stats or module.momentum is None:
-        raise ValueError("from_torch: BatchNorm1d needs affine=True, track_running_stats=True "
-                         "and a momentum (not None) to match tg.BatchNorm")
+        raise ValueError(f"from_torch: {type(module).__name__} needs affine=True, "
+                         "track_running_stats=True and a momentum (not None) to match "
+                         "tg.BatchNorm")
     layer = BatchNorm(module.num_features, momentum=module.momentum, eps=module.eps,
                       dtype=_dtype(module.weight))
     layer.gamma.data, layer.beta.data = _np(module.weight), _np(module.bias)
@@ -226,7 +228,24 @@ def _embedding_from(module, torch):
 
 @to_torch.register(Sequential)
 def _sequential_to(model, torch):
-    return _moded(torch.nn.Sequential(*[to_torch(layer) for layer in model.layers]), model)
+    modules, spatial = [], 0
+    for layer in model.layers:
+        module = to_torch(layer)
+        # tg.BatchNorm takes any (N, C, ...); torch wants BatchNorm2d after 2-D convolutions
+        # and pooling (their layers say how many spatial axes they have in ``n``)
+        spatial = 0 if type(module).__name__ == "Flatten" else getattr(layer, "n", spatial)
+        if spatial == 2 and isinstance(module, torch.nn.BatchNorm1d):
+            module = _batchnorm_2d(module, torch)
+        modules.append(module)
+    return _moded(torch.nn.Sequential(*modules), model)
+
+
+def _batchnorm_2d(bn, torch):
+    """The same batch normalisation as a BatchNorm2d (for (N, C, H, W) inputs)."""
+    bn2 = torch.nn.BatchNorm2d(bn.num_features, eps=bn.eps, momentum=bn.momentum,
+                               dtype=bn.weight.dtype)
+    bn2.load_state_dict(bn.state_dict())
+    return _moded(bn2, bn)
 
 
 @from_torch.register("Sequential")

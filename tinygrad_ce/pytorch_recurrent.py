@@ -3,6 +3,7 @@ the weights transposed (``weight_ih_l0 = Wx.T``, ...), wrapped so that the modul
 the output sequence, as tinygrad_ce's layers do. Registered in the tables of
 ``tinygrad_ce.pytorch``."""
 
+from . import layers
 from .layers import GRU, LSTM, RNN
 from .pytorch import _dtype, _moded, _np, _parameter, from_torch, to_torch
 
@@ -70,3 +71,25 @@ for _ours, _theirs in _RECURRENT:
     to_torch.register(_ours)(_recurrent_to)
     from_torch.register(_theirs)(_recurrent_from)
 from_torch.register("RecurrentOutput")(_recurrent_from)
+
+
+# AsSequence, (N, T) -> (N, T, 1), has no torch.nn layer: a small module does the same reshape
+_AsSequence = None
+
+
+def _as_sequence_module(torch):
+    global _AsSequence
+    if _AsSequence is None:
+        class AsSequence(torch.nn.Module):
+            """(N, T) -> (N, T, 1): each feature becomes one time step."""
+
+            def forward(self, x):
+                return x.reshape(x.shape[0], -1, 1)
+        _AsSequence = AsSequence
+    return _AsSequence
+
+
+if hasattr(layers, "AsSequence"):
+    to_torch.register(layers.AsSequence)(
+        lambda layer, torch: _moded(_as_sequence_module(torch)(), layer))
+    from_torch.register("AsSequence")(lambda module, torch: _moded(layers.AsSequence(), module))
