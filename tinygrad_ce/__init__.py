@@ -31,6 +31,9 @@ from . import interop as _interop  # noqa: E402,F401
 from .check_layer import check_layer  # noqa: E402
 from .gradcheck import gradcheck, gradgradcheck, numerical_gradient  # noqa: E402
 from .layers import (  # noqa: E402
+                     GRU,
+                     LSTM,
+                     RNN,
                      Affine,
                      BatchNorm,
                      Dropout,
@@ -54,3 +57,4 @@ __all__ = ["Tensor", "grad", "no_grad", "enable_grad", "detect_anomaly", "get_de
            "SoftmaxWithLoss", "SigmoidWithLoss", "Sequential", "check_layer", "data",
            "datasets", "optim", "save", "load", "viz", "trace",
            *sorted(_FUNCTIONS)]
+__all__ += ["RNN", "GRU", "LSTM"]
