@@ -183,3 +183,17 @@ def test_bad_input_names_the_layer_the_shapes_and_the_way_out():
         tg.RNN(0, 2)
     with pytest.raises(ValueError, match="call forward first"):
         tg.RNN(2, 2).backward(np.ones((1, 1, 2)))
+
+
+def test_the_gru_benchmark_runs_both_libraries_from_the_same_start(capsys):
+    pytest.importorskip("torch")
+    import importlib.util
+    import pathlib
+    path = pathlib.Path(__file__).resolve().parent.parent / "benchmarks" / "rnn.py"
+    spec = importlib.util.spec_from_file_location("rnn_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    result = module.main(["--repeats", "1", "--steps", "1"])
+    losses = result["first_loss"]
+    assert abs(losses["tinygrad_ce"] - losses["torch"]) < 1e-12 * losses["torch"]
+    assert "ms/step" in capsys.readouterr().out
