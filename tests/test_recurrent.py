@@ -203,11 +203,11 @@ def test_the_gru_benchmark_runs_both_libraries_from_the_same_start(capsys):
 
 def test_train_builds_and_trains_the_gru_model(capsys):
     from tinygrad_ce.cli import main
-    from tinygrad_ce.train import AsSequence, build_model
+    from tinygrad_ce.train import build_model
     model, _ = build_model("gru", 40, 10)
     assert [type(layer).__name__ for layer in model.layers] == ["AsSequence", "GRU", "Affine"]
     assert model.layers[1].bidirectional and model.layers[1].hidden_size == 6
     assert model.layers[2].W.shape == (480, 10)
-    assert tg.check_layer(AsSequence(), np.random.default_rng(0).standard_normal((2, 5)))
+    assert tg.check_layer(tg.layers.AsSequence(), np.random.default_rng(0).standard_normal((2, 5)))
     assert main(["train", "--model", "gru", "--dataset", "iris", "--epochs", "3", "--quiet"]) == 0
     assert "test accuracy" in capsys.readouterr().out

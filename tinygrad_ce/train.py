@@ -9,7 +9,16 @@ import numpy as np
 from . import datasets, optim, threads
 from .autograd import no_grad
 from .data import DataLoader
-from .layers import GRU, Affine, Dropout, Layer, ReLU, Sequential, SigmoidWithLoss, SoftmaxWithLoss
+from .layers import (
+    GRU,
+    Affine,
+    AsSequence,
+    Dropout,
+    ReLU,
+    Sequential,
+    SigmoidWithLoss,
+    SoftmaxWithLoss,
+)
 from .tensor import Tensor
 
 MODELS = ("logistic", "softmax", "mlp", "gru")
@@ -45,23 +54,6 @@ def standardize(train, test):
     mean, std = x.mean(axis=0), x.std(axis=0)
     std = np.where(std < 1e-8, 1.0, std)
     return ((x - mean) / std, t), ((xt - mean) / std, tt)
-
-
-class AsSequence(Layer):
-    """(N, T) -> (N, T, 1): each feature becomes one time step of a recurrent layer's input;
-    dx = dout reshaped back."""
-    saves_inputs = saves_output = False
-    saved = ("shape",)
-
-    def forward(self, x):
-        self.shape = x.shape
-        return x.reshape(x.shape[0], -1, 1)
-
-    def backward(self, dout):
-        return dout.reshape(self.shape)
-
-    def reference(self, x):
-        return x.reshape(x.shape[0], -1, 1)
 
 
 def build_model(kind, n_in, n_classes, hidden=None, seed=0, dropout=0.0):

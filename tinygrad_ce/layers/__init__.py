@@ -4,13 +4,13 @@ from .activations import ReLU, Sigmoid, Softmax, Tanh
 from .affine import Affine
 from .base import Layer, LayerOp
 from .losses import SigmoidWithLoss, SoftmaxWithLoss
-from .recurrent import GRU, LSTM, RNN
+from .recurrent import GRU, LSTM, RNN, AsSequence
 from .regularization import BatchNorm, Dropout
 from .sequential import Sequential
 
 __all__ = ["Layer", "LayerOp", "Affine", "Sigmoid", "ReLU", "Tanh", "Softmax", "Dropout",
            "BatchNorm", "SoftmaxWithLoss", "SigmoidWithLoss", "Sequential"]
-__all__ += ["RNN", "GRU", "LSTM"]
+__all__ += ["RNN", "GRU", "LSTM", "AsSequence"]
 
 
 def catalogue():

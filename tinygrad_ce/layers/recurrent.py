@@ -261,3 +261,20 @@ class LSTM(_Recurrent):
         g, o = F["tanh"](a[:, 2 * H:3 * H]), F["sigmoid"](a[:, 3 * H:])
         c = f * c + i * g
         return o * F["tanh"](c), c
+
+
+class AsSequence(Layer):
+    """(N, T) -> (N, T, 1): each feature becomes one time step of a recurrent layer's input;
+    dx = dout reshaped back."""
+    saves_inputs = saves_output = False
+    saved = ("shape",)
+
+    def forward(self, x):
+        self.shape = x.shape
+        return x.reshape(x.shape[0], -1, 1)
+
+    def backward(self, dout):
+        return dout.reshape(self.shape)
+
+    def reference(self, x):
+        return x.reshape(x.shape[0], -1, 1)
