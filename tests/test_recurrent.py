@@ -159,6 +159,8 @@ def test_dtype_and_seeded_init():
     out = layer.forward(np.ones((2, 5, 3), dtype=np.float32))
     assert out.dtype == np.float32 and layer.backward(np.ones_like(out)).dtype == np.float32
     np.testing.assert_array_equal(tg.GRU(3, 4, rng=7).Wh.data, tg.GRU(3, 4, rng=7).Wh.data)
+    ints = np.arange(30).reshape(2, 5, 3) % 4 - 2       # integer input: computed in float
+    np.testing.assert_array_equal(layer.forward(ints), layer.forward(ints.astype(np.float32)))
     assert repr(tg.LSTM(3, 4, bidirectional=True)) == "LSTM(3, 4, bidirectional=True)"
 
 

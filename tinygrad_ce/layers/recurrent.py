@@ -83,6 +83,8 @@ class _Recurrent(Layer):
         """out[:, t] = h_t of each direction, from h = 0 (and c = 0); saves every step's
         state and gates for backward."""
         x = np.asarray(x)
+        if x.dtype.kind != "f":  # integers: computed in the weights' dtype
+            x = x.astype(self.Wx.dtype)
         self._check(x)
         self.x, xs = x, x.transpose(1, 0, 2)  # time first: a step reads a contiguous block
         T, N, H = xs.shape[0], xs.shape[1], self.hidden_size
