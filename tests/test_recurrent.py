@@ -53,12 +53,28 @@ def assert_close(actual, expected, what):
 @pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_forward_and_every_gradient_match_torch(kind, bidirectional):
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     rng = np.random.default_rng(3)
-    layer = KINDS[kind](3, 4, bidirectional=bidirectional, rng=4)
-    module = torch_twin(layer)
-    x = rng.standard_normal((5, 7, 3))
-    gy = rng.standard_normal((5, 7, 8 if bidirectional else 4))
+    compare_with_torch(KINDS[kind](3, 4, bidirectional=bidirectional, rng=4),
+                       rng.standard_normal((5, 7, 3)), rng)
+
+
+@settings(max_examples=10)
+@given(kind=st.sampled_from(sorted(KINDS)), n=st.integers(1, 4), steps=st.integers(1, 6),
+       d=st.integers(1, 4), h=st.integers(1, 5), bidirectional=st.booleans(),
+       seed=st.integers(0, 99), data=st.data())
+def test_random_sizes_match_torch(kind, n, steps, d, h, bidirectional, seed, data):
+    pytest.importorskip("torch")
+    x = data.draw(arrays((n, steps, d)), label="x")
+    compare_with_torch(KINDS[kind](d, h, bidirectional=bidirectional, rng=seed), x,
+                       np.random.default_rng(seed))
+
+
+def compare_with_torch(layer, x, rng):
+    """Output, last states, dx and every parameter gradient against torch.nn, to 1e-10."""
+    import torch
+    kind, module = layer.name, torch_twin(layer)
+    gy = rng.standard_normal((*x.shape[:2], layer.hidden_size * (1 + layer.bidirectional)))
 
     xt = tg.Tensor(x, requires_grad=True)
     out = layer(xt)
