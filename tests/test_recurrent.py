@@ -129,6 +129,13 @@ def test_second_order_through_the_layer(kind):
     report = tg.gradgradcheck(lambda xt: layer(xt), [x], seed=0)
     assert report, str(report)
 
+    def with_weights(xt, Wh, bx_reverse):          # second order in the parameters too
+        layer.Wh, layer.bx_reverse = Wh, bx_reverse
+        return layer(xt)
+    report = tg.gradgradcheck(with_weights, [x, layer.Wh.data.copy(),
+                                             layer.bx_reverse.data.copy()], seed=1)
+    assert report, str(report)
+
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_first_order_gradients_same_with_and_without_create_graph(kind):
