@@ -95,9 +95,10 @@ class _Recurrent(Layer):
             seq = xs[::-1] if suffix else xs
             self.run(seq @ Wx + bx, Wh, bh, hs[k], acts[k])  # x's share of all steps at once
         self.hs, self.acts = hs, acts
-        self.h = hs[:, -1] if self.bidirectional else hs[0, -1]
+        # copies: writing into layer.h must not change what backward reads
+        self.h = (hs[:, -1] if self.bidirectional else hs[0, -1]).copy()
         if self.has_cell:
-            self.c = acts[:, -1, :, -H:] if self.bidirectional else acts[0, -1, :, -H:]
+            self.c = (acts[:, -1, :, -H:] if self.bidirectional else acts[0, -1, :, -H:]).copy()
         outs = [hs[0, 1:]] + ([hs[1, :0:-1]] if self.bidirectional else [])
         return np.concatenate(outs, axis=-1).transpose(1, 0, 2)
 
