@@ -79,6 +79,12 @@ class _Recurrent(Layer):
                              f"steps >= 1, features), got {x.shape}{hint}")
 
     # ---- by hand -------------------------------------------------------------------------
+    def _stacked(self):
+        """Wx, Wh, bx, bh of all directions stacked on a leading axis: the directions run
+        side by side, as a batch of matrix products, in one loop over time."""
+        ws = [self.weights(suffix) for suffix in self.directions()]
+        return [np.stack([w[i].data for w in ws]) for i in range(4)]
+
     def forward(self, x):
         """out[:, t] = h_t of each direction, from h = 0 (and c = 0); saves every step's
         state and gates for backward."""
@@ -88,18 +94,19 @@ class _Recurrent(Layer):
         self._check(x)
         self.x, xs = x, x.transpose(1, 0, 2)  # time first: a step reads a contiguous block
         T, N, H = xs.shape[0], xs.shape[1], self.hidden_size
-        hs = np.zeros((len(self.directions()), T + 1, N, H), dtype=x.dtype)
-        acts = np.empty((len(hs), T, N, self.width * H), dtype=x.dtype)
-        for k, suffix in enumerate(self.directions()):
-            Wx, Wh, bx, bh = (p.data for p in self.weights(suffix))
-            seq = xs[::-1] if suffix else xs
-            self.run(seq @ Wx + bx, Wh, bh, hs[k], acts[k])  # x's share of all steps at once
+        Wx, Wh, bx, bh = self._stacked()
+        K = len(Wx)
+        # the input's share of every step at once; the reverse direction reads x backwards
+        seqs = np.stack([xs, xs[::-1]], axis=1) if K == 2 else xs[:, None]
+        hs = np.zeros((T + 1, K, N, H), dtype=x.dtype)    # hs[t + 1]: state after step t
+        acts = np.empty((T, K, N, self.width * H), dtype=x.dtype)
+        self.run(seqs @ Wx + bx[:, None], Wh, bh[:, None], hs, acts)
         self.hs, self.acts = hs, acts
         # copies: writing into layer.h must not change what backward reads
-        self.h = (hs[:, -1] if self.bidirectional else hs[0, -1]).copy()
+        self.h = (hs[-1] if self.bidirectional else hs[-1, 0]).copy()
         if self.has_cell:
-            self.c = (acts[:, -1, :, -H:] if self.bidirectional else acts[0, -1, :, -H:]).copy()
-        outs = [hs[0, 1:]] + ([hs[1, :0:-1]] if self.bidirectional else [])
+            self.c = (acts[-1, ..., -H:] if self.bidirectional else acts[-1, 0, :, -H:]).copy()
+        outs = [hs[1:, 0]] + ([hs[:0:-1, 1]] if self.bidirectional else [])
         return np.concatenate(outs, axis=-1).transpose(1, 0, 2)
 
     def backward(self, dout):
@@ -108,20 +115,21 @@ class _Recurrent(Layer):
         self.check_forward_done()
         H, D = self.hidden_size, self.input_size
         gy, xs = dout.transpose(1, 0, 2), self.x.transpose(1, 0, 2)
+        g = gy.reshape(*gy.shape[:2], -1, H).transpose(0, 2, 1, 3)    # (T, K, N, H)
+        if self.bidirectional:
+            g = np.stack([g[:, 0], g[::-1, 1]], axis=1)
+        dax, dah = self.bptt(np.ascontiguousarray(g), self.hs, self.acts, self._stacked()[1])
         dx = np.zeros(xs.shape, dtype=dout.dtype) if self.input_needs_grad else None
         for k, suffix in enumerate(self.directions()):
             Wx, Wh, bx, bh = self.weights(suffix)
-            g, seq = gy[..., k * H:(k + 1) * H], xs
-            if suffix:
-                g, seq = g[::-1], xs[::-1]
-            dax, dah = self.bptt(np.ascontiguousarray(g), self.hs[k], self.acts[k], Wh.data)
-            GH = dax.shape[-1]
-            self.add_grad(Wx, seq.reshape(-1, D).T @ dax.reshape(-1, GH))
-            self.add_grad(bx, dax.sum(axis=(0, 1)))
-            self.add_grad(Wh, self.hs[k, :-1].reshape(-1, H).T @ dah.reshape(-1, GH))
-            self.add_grad(bh, dah.sum(axis=(0, 1)))
+            seq, da_x, da_h = (xs[::-1] if suffix else xs), dax[:, k], dah[:, k]
+            GH = da_x.shape[-1]
+            self.add_grad(Wx, seq.reshape(-1, D).T @ da_x.reshape(-1, GH))
+            self.add_grad(bx, da_x.sum(axis=(0, 1)))
+            self.add_grad(Wh, self.hs[:-1, k].reshape(-1, H).T @ da_h.reshape(-1, GH))
+            self.add_grad(bh, da_h.sum(axis=(0, 1)))
             if dx is not None:
-                dseq = dax @ Wx.data.T
+                dseq = da_x @ Wx.data.T
                 dx += dseq[::-1] if suffix else dseq
         return None if dx is None else dx.transpose(1, 0, 2)
 
@@ -159,7 +167,7 @@ class RNN(_Recurrent):
             hs[t + 1] = np.tanh(ax[t] + hs[t] @ Wh + bh)
 
     def bptt(self, g, hs, acts, Wh):
-        da, dh, WhT = np.empty_like(g), np.zeros_like(g[0]), Wh.T
+        da, dh, WhT = np.empty_like(g), np.zeros_like(g[0]), np.swapaxes(Wh, -1, -2)
         for t in range(len(g) - 1, -1, -1):
             h = hs[t + 1]
             da[t] = (dh + g[t]) * (1 - h * h)
@@ -188,24 +196,24 @@ class GRU(_Recurrent):
         for t in range(len(ax)):
             h, act = hs[t], acts[t]
             ah = h @ Wh + bh
-            rz = act[:, :2 * H] = _sigmoid(ax[t, :, :2 * H] + ah[:, :2 * H])
-            act[:, 3 * H:] = ah[:, 2 * H:]
-            n = act[:, 2 * H:3 * H] = np.tanh(ax[t, :, 2 * H:] + rz[:, :H] * ah[:, 2 * H:])
-            hs[t + 1] = n + rz[:, H:] * (h - n)
+            rz = act[..., :2 * H] = _sigmoid(ax[t, ..., :2 * H] + ah[..., :2 * H])
+            act[..., 3 * H:] = ah[..., 2 * H:]
+            n = act[..., 2 * H:3 * H] = np.tanh(ax[t, ..., 2 * H:] + rz[..., :H] * ah[..., 2 * H:])
+            hs[t + 1] = n + rz[..., H:] * (h - n)
 
     def bptt(self, g, hs, acts, Wh):
-        T, N, H = g.shape
-        dax, dah = np.empty((2, T, N, 3 * H), dtype=g.dtype)
-        dh, WhT = np.zeros_like(g[0]), Wh.T
+        T, H = len(g), g.shape[-1]
+        dax, dah = np.empty((2, *g.shape[:-1], 3 * H), dtype=g.dtype)
+        dh, WhT = np.zeros_like(g[0]), np.swapaxes(Wh, -1, -2)
         for t in range(T - 1, -1, -1):
             act, dh = acts[t], dh + g[t]
-            rz, n, ahn = act[:, :2 * H], act[:, 2 * H:3 * H], act[:, 3 * H:]
-            z = rz[:, H:]
+            rz, n, ahn = act[..., :2 * H], act[..., 2 * H:3 * H], act[..., 3 * H:]
+            z = rz[..., H:]
             dan = dh * (1 - z) * (1 - n * n)
-            drz = np.concatenate([dan * ahn, dh * (hs[t] - n)], axis=1)
-            dax[t, :, :2 * H] = dah[t, :, :2 * H] = drz * rz * (1 - rz)
-            dax[t, :, 2 * H:] = dan
-            dah[t, :, 2 * H:] = dan * rz[:, :H]
+            drz = np.concatenate([dan * ahn, dh * (hs[t] - n)], axis=-1)
+            dax[t, ..., :2 * H] = dah[t, ..., :2 * H] = drz * rz * (1 - rz)
+            dax[t, ..., 2 * H:] = dan
+            dah[t, ..., 2 * H:] = dan * rz[..., :H]
             dh = dh * z + dah[t] @ WhT
         return dax, dah
 
@@ -235,25 +243,25 @@ class LSTM(_Recurrent):
         for t in range(len(ax)):
             act = acts[t]
             a = ax[t] + hs[t] @ Wh + bh
-            act[:, :4 * H] = _sigmoid(a)
-            act[:, 2 * H:3 * H] = np.tanh(a[:, 2 * H:3 * H])
-            c = act[:, 5 * H:] = act[:, H:2 * H] * c + act[:, :H] * act[:, 2 * H:3 * H]
-            tc = act[:, 4 * H:5 * H] = np.tanh(c)
-            hs[t + 1] = act[:, 3 * H:4 * H] * tc
+            act[..., :4 * H] = _sigmoid(a)
+            act[..., 2 * H:3 * H] = np.tanh(a[..., 2 * H:3 * H])
+            c = act[..., 5 * H:] = act[..., H:2 * H] * c + act[..., :H] * act[..., 2 * H:3 * H]
+            tc = act[..., 4 * H:5 * H] = np.tanh(c)
+            hs[t + 1] = act[..., 3 * H:4 * H] * tc
 
     def bptt(self, g, hs, acts, Wh):
-        T, N, H = g.shape
-        da = np.empty((T, N, 4 * H), dtype=g.dtype)
-        dh, dc, WhT = np.zeros_like(g[0]), np.zeros_like(g[0]), Wh.T
+        T, H = len(g), g.shape[-1]
+        da = np.empty((*g.shape[:-1], 4 * H), dtype=g.dtype)
+        dh, dc, WhT = np.zeros_like(g[0]), np.zeros_like(g[0]), np.swapaxes(Wh, -1, -2)
         for t in range(T - 1, -1, -1):
             act, dh = acts[t], dh + g[t]
-            i, f, gg, o, tc = (act[:, k * H:(k + 1) * H] for k in range(5))
-            c_prev = acts[t - 1, :, 5 * H:] if t else 0.0
+            i, f, gg, o, tc = (act[..., k * H:(k + 1) * H] for k in range(5))
+            c_prev = acts[t - 1, ..., 5 * H:] if t else 0.0
             dc = dc + dh * o * (1 - tc * tc)
-            da[t, :, :H] = dc * gg * i * (1 - i)
-            da[t, :, H:2 * H] = dc * c_prev * f * (1 - f)
-            da[t, :, 2 * H:3 * H] = dc * i * (1 - gg * gg)
-            da[t, :, 3 * H:] = dh * tc * o * (1 - o)
+            da[t, ..., :H] = dc * gg * i * (1 - i)
+            da[t, ..., H:2 * H] = dc * c_prev * f * (1 - f)
+            da[t, ..., 2 * H:3 * H] = dc * i * (1 - gg * gg)
+            da[t, ..., 3 * H:] = dh * tc * o * (1 - o)
             dh, dc = da[t] @ WhT, dc * f
         return da, da
 
