@@ -44,6 +44,9 @@ from .convolution import col2im, conv1d, conv2d, im2col  # noqa: E402
 from .exercises import exercise  # noqa: E402
 from .gradcheck import gradcheck, gradgradcheck, numerical_gradient  # noqa: E402
 from .layers import (  # noqa: E402
+                     GRU,
+                     LSTM,
+                     RNN,
                      Affine,
                      BatchNorm,
                      Dropout,
@@ -76,3 +79,4 @@ __all__ = ["Tensor", "Op", "grad", "no_grad", "enable_grad", "detect_anomaly", "
 __all__ += ["zeros", "ones", "zeros_like", "ones_like", "randn", "rand", "arange", "eye",
             "Embedding", "LayerNorm", "LeakyReLU", "MeanSquaredError", "SVMLoss",
             "to_torch", "from_torch"]
+__all__ += ["RNN", "GRU", "LSTM"]

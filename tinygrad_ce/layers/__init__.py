@@ -6,12 +6,14 @@ from .base import Layer, LayerOp
 from .losses import SigmoidWithLoss, SoftmaxWithLoss
 from .more import Embedding, LayerNorm, LeakyReLU
 from .more_losses import MeanSquaredError, SVMLoss
+from .recurrent import GRU, LSTM, RNN, AsSequence
 from .regularization import BatchNorm, Dropout
 from .sequential import Sequential
 
 __all__ = ["Layer", "LayerOp", "Affine", "Sigmoid", "ReLU", "Tanh", "Softmax", "Dropout",
            "BatchNorm", "SoftmaxWithLoss", "SigmoidWithLoss", "Sequential",
            "Embedding", "LayerNorm", "LeakyReLU", "MeanSquaredError", "SVMLoss"]
+__all__ += ["RNN", "GRU", "LSTM", "AsSequence"]
 
 
 def catalogue():
@@ -39,4 +41,7 @@ def catalogue():
         "leaky_relu": lambda r: (LeakyReLU(0.1), (x(r),)),
         "mean_squared_error": lambda r: (MeanSquaredError(), (x(r), x(r))),
         "svm_loss": lambda r: (SVMLoss(), (x(r)[:, :3], labels)),
+        "rnn": lambda r: (RNN(3, 2, rng=r), (r.standard_normal((2, 3, 3)),)),
+        "gru": lambda r: (GRU(3, 2, bidirectional=True, rng=r), (r.standard_normal((2, 3, 3)),)),
+        "lstm": lambda r: (LSTM(3, 2, rng=r), (r.standard_normal((2, 3, 3)),)),
     }
