@@ -33,9 +33,16 @@ from .convolution import col2im, conv1d, conv2d, im2col  # noqa: E402
 from .gradcheck import gradcheck, gradgradcheck, numerical_gradient  # noqa: E402
 from .layers import (  # noqa: E402
                      Affine,
+                     AvgPool1d,
+                     AvgPool2d,
                      BatchNorm,
+                     Conv1d,
+                     Conv2d,
                      Dropout,
+                     Flatten,
                      Layer,
+                     MaxPool1d,
+                     MaxPool2d,
                      ReLU,
                      Sequential,
                      Sigmoid,
@@ -54,5 +61,6 @@ __all__ = ["Tensor", "grad", "no_grad", "enable_grad", "detect_anomaly", "get_de
            "Layer", "Affine", "Sigmoid", "ReLU", "Tanh", "Softmax", "Dropout", "BatchNorm",
            "SoftmaxWithLoss", "SigmoidWithLoss", "Sequential", "check_layer", "data",
            "datasets", "optim", "save", "load", "viz", "trace",
-           "conv1d", "conv2d", "im2col", "col2im",
+           "conv1d", "conv2d", "im2col", "col2im", "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d",
+           "AvgPool1d", "AvgPool2d", "Flatten",
            *sorted(_FUNCTIONS)]
