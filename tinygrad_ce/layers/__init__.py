@@ -38,7 +38,8 @@ def catalogue():
         "max_pool1d": lambda r: (MaxPool1d(3, stride=2, padding=1), (r.permutation(28)
                                                                      .reshape(2, 2, 7) / 10,)),
         "max_pool2d": lambda r: (MaxPool2d(2), (r.permutation(48).reshape(2, 2, 4, 3) / 10,)),
-        "avg_pool1d": lambda r: (AvgPool1d(3, stride=2, padding=1), (r.standard_normal((2, 2, 7)),)),
+        "avg_pool1d": lambda r: (AvgPool1d(3, stride=2, padding=1),
+                                 (r.standard_normal((2, 2, 7)),)),
         "avg_pool2d": lambda r: (AvgPool2d((2, 3), stride=1), (r.standard_normal((2, 2, 4, 5)),)),
         "flatten": lambda r: (Flatten(), (r.standard_normal((2, 3, 2, 2)),)),
         "batch_norm_2d": lambda r: (BatchNorm(3), (r.standard_normal((4, 3, 2, 2)),)),
