@@ -6,11 +6,13 @@ from .base import Layer, LayerOp
 from .conv import AvgPool1d, AvgPool2d, Conv1d, Conv2d, Flatten, MaxPool1d, MaxPool2d
 from .losses import SigmoidWithLoss, SoftmaxWithLoss
 from .regularization import BatchNorm, Dropout
+from .residual import Residual
 from .sequential import Sequential
 
 __all__ = ["Layer", "LayerOp", "Affine", "Sigmoid", "ReLU", "Tanh", "Softmax", "Dropout",
            "BatchNorm", "SoftmaxWithLoss", "SigmoidWithLoss", "Sequential",
-           "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "Flatten"]
+           "Residual", "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d",
+           "Flatten"]
 
 
 def catalogue():
