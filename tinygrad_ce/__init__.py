@@ -24,6 +24,7 @@ from . import (  # noqa: E402
                      data,
                      datasets,
                      layers,  # noqa: E402
+                     models,  # noqa: E402
                      optim,
                      viz,  # noqa: E402
 )
@@ -61,6 +62,6 @@ __all__ = ["Tensor", "grad", "no_grad", "enable_grad", "detect_anomaly", "get_de
            "Layer", "Affine", "Sigmoid", "ReLU", "Tanh", "Softmax", "Dropout", "BatchNorm",
            "SoftmaxWithLoss", "SigmoidWithLoss", "Sequential", "check_layer", "data",
            "datasets", "optim", "save", "load", "viz", "trace",
-           "conv1d", "conv2d", "im2col", "col2im", "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d",
-           "AvgPool1d", "AvgPool2d", "Flatten",
+           "conv1d", "conv2d", "im2col", "col2im", "models", "Conv1d", "Conv2d", "MaxPool1d",
+           "MaxPool2d", "AvgPool1d", "AvgPool2d", "Flatten",
            *sorted(_FUNCTIONS)]
