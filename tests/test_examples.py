@@ -62,3 +62,10 @@ def test_spiral_mlp_reaches_95_percent_and_plots(tmp_path, capsys):
     assert history["accuracy"][-1] >= 0.95
     if plot is not None:
         assert plot.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_convnet_by_hand_equals_on_the_tape(capsys):
+    same, spelled, reports = load("convnet").main(epochs=1, n_train=200)
+    assert same == 0.0 and spelled < 1e-12
+    assert all(reports) and len(reports) == 7
+    assert "test accuracy" in capsys.readouterr().out
