@@ -9,7 +9,7 @@ import tinygrad_ce as tg
 from tinygrad_ce.testing import arrays, conv_geometry
 
 CONV_LAYERS = ["conv1d", "conv2d", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
-               "flatten", "batch_norm_2d"]
+               "residual", "flatten", "batch_norm_2d"]
 
 
 def conv_by_loops(x, W, b, s, p):

@@ -44,6 +44,7 @@ def catalogue():
                                  (r.standard_normal((2, 2, 7)),)),
         "avg_pool2d": lambda r: (AvgPool2d((2, 3), stride=1), (r.standard_normal((2, 2, 4, 5)),)),
         "flatten": lambda r: (Flatten(), (r.standard_normal((2, 3, 2, 2)),)),
+        "residual": lambda r: (Residual(Affine(5, 5, rng=r), Tanh()), (x(r),)),
         "batch_norm_2d": lambda r: (BatchNorm(3), (r.standard_normal((4, 3, 2, 2)),)),
         "sequential": lambda r: (Sequential(Affine(5, 4, rng=r), ReLU(), Affine(4, 3, rng=r)),
                                  (x(r),)),
