@@ -131,3 +131,32 @@ def test_batch_norm_per_channel_matches_torch(shape):
     layer.eval()
     np.testing.assert_allclose(layer.forward(x), module(torch.tensor(x)).detach().numpy(),
                                atol=1e-10)
+
+
+def test_mnist1d_cnn_trains_step_for_step_like_torch():
+    """The paper's CNN, from the same weights on the same batches: same parameters after 20
+    Adam steps (so a different accuracy from PyTorch's can only come from the seed)."""
+    from tinygrad_ce import models, reproduce
+    (x, t), _ = tg.datasets.load_mnist1d(flatten=False)
+    x, t = x[:400], t[:400]
+    ours = models.mnist1d_cnn(0)
+    nn = torch.nn
+    theirs = nn.Sequential(nn.Conv1d(1, 25, 5, 2, 1), nn.ReLU(), nn.Conv1d(25, 25, 3, 2, 1),
+                           nn.ReLU(), nn.Conv1d(25, 25, 3, 2, 1), nn.ReLU(), nn.Flatten(),
+                           nn.Linear(125, 10)).double()
+    pairs = list(zip(ours.params(), theirs.parameters()))
+    with torch.no_grad():
+        for p, q in pairs:
+            q.copy_(torch.tensor(p.data.T if p.ndim == 2 else p.data))
+    reproduce.train_steps(ours, x, t, steps=20, seed=0)
+    opt, rng = torch.optim.Adam(theirs.parameters(), lr=1e-2), np.random.default_rng(0)
+    for _ in range(5):                       # 20 steps: 5 passes of 4 batches, reshuffled
+        order = rng.permutation(len(x))
+        for start in range(0, len(x), 100):
+            rows = torch.tensor(order[start:start + 100])
+            opt.zero_grad()
+            TF.cross_entropy(theirs(torch.tensor(x)[rows]), torch.tensor(t)[rows]).backward()
+            opt.step()
+    for p, q in pairs:
+        np.testing.assert_allclose(p.data.T if p.ndim == 2 else p.data, q.detach().numpy(),
+                                   atol=1e-10)
