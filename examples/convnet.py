@@ -63,8 +63,9 @@ def main(epochs=3, batch_size=50, lr=0.1, n_train=None, mnist=False):
     spelled = np.max(np.abs(conv_forward_by_hand(conv, xt[:5]) - conv.forward(xt[:5])))
     print(f"im2col + matmul by hand vs Conv2d.forward: {spelled:.1e}")
 
-    print("\ngradient check of each layer (own backward, autograd, finite differences):")
-    net, _ = make_net(shape)
+    print("\ngradient check of each layer (own backward, autograd, finite differences), on a"
+          " narrower SimpleConvNet (4 filters, 10 hidden units) to keep finite differences quick:")
+    net = tg.models.simple_convnet(shape, filters=4, kernel=3, hidden=10)
     # each layer at random inputs of its shape: blank pixels make pre-activations exactly 0
     # and ReLU makes ties for max pooling, kinks where finite differences straddle two slopes
     rng, h, reports = np.random.default_rng(0), x[:2], []
