@@ -66,6 +66,7 @@ def test_reproduce_quick_prints_the_table(capsys):
     out = capsys.readouterr().out
     rows = {line.split()[0]: line.split() for line in out.splitlines()[-4:]}
     assert set(rows) == {"logistic", "mlp", "cnn", "gru"}
+    assert out.splitlines()[-4].split()[0] == "logistic"      # the table's own order
     assert rows["cnn"][3:] == ["0.94", "0.923-0.925"] and rows["gru"][1:3] == ["-", "-"]
     assert float(rows["logistic"][1]) > 0.2 and float(rows["cnn"][1]) > 0.5
 
@@ -73,10 +74,17 @@ def test_reproduce_quick_prints_the_table(capsys):
 def test_reproduce_model_list_is_open_and_checked():
     with pytest.raises(ValueError, match="unknown model rnn"):
         reproduce.main(names=["rnn"], log=lambda *_: None)
-    reproduce.MODELS["tiny"] = reproduce.Entry(models.mnist1d_logistic, "rows", 0.5)
+    reproduce.MODELS["tiny"] = reproduce.Entry(models.mnist1d_logistic, reproduce.ROWS, 0.5)
     try:
         results = reproduce.main(names=["tiny"], seeds=1, steps=5, log=lambda *_: None)
         assert 0 <= results["tiny"][0] <= 1
     finally:
         del reproduce.MODELS["tiny"]
     assert np.isclose(reproduce.MODELS["cnn"].paper, 0.94)
+    reproduce.MODELS["gru"] = reproduce.Entry(models.mnist1d_logistic, reproduce.SEQUENCE, 0.91)
+    try:      # a model registered under a paper row's name fills that row, once
+        lines = reproduce.table({"gru": [0.5, 0.7]}).splitlines()
+        assert [line.split() for line in lines if line.startswith("gru")] == \
+            [["gru", "0.600", "0.500-0.700", "0.91", "-"]]
+    finally:
+        del reproduce.MODELS["gru"]

@@ -19,22 +19,26 @@ STEPS, BATCH, LR = 6000, 100, 1e-2
 QUICK_STEPS, QUICK_SEEDS = 300, 2
 
 
+ROWS, CHANNELS, SEQUENCE = (-1, 40), (-1, 1, 40), (-1, 40, 1)   # (N, 40), (N, C, L), (N, T, D)
+
+
 @dataclass
 class Entry:
-    """A model of the table: its builder ``build(seed) -> layer``, the input layout it takes
-    (``"rows"`` (N, 40) or ``"channels"`` (N, 1, 40)), and the published figures."""
+    """A model of the table: its builder ``build(seed, dtype=None) -> layer``, the shape its
+    input takes (``ROWS``, ``CHANNELS`` for a convnet, ``SEQUENCE`` for a recurrent net), and
+    the published figures (paper; the notebooks' range, if any)."""
     build: object
-    layout: str
+    shape: tuple
     paper: float
     notebooks: tuple = None
 
 
 MODELS = {
-    "logistic": Entry(models.mnist1d_logistic, "rows", 0.32),
-    "mlp": Entry(models.mnist1d_mlp, "rows", 0.68, (0.646, 0.651)),
-    "cnn": Entry(models.mnist1d_cnn, "channels", 0.94, (0.923, 0.925)),
+    "logistic": Entry(models.mnist1d_logistic, ROWS, 0.32),
+    "mlp": Entry(models.mnist1d_mlp, ROWS, 0.68, (0.646, 0.651)),
+    "cnn": Entry(models.mnist1d_cnn, CHANNELS, 0.94, (0.923, 0.925)),
 }
-PAPER_ONLY = {"gru": 0.91}   # in the paper's table; not trained here (yet)
+PAPER = {"gru": 0.91}   # rows of the paper's table that no entry of MODELS trains (yet)
 
 
 def train_steps(model, x, t, *, steps=STEPS, batch_size=BATCH, lr=LR, seed=0):
@@ -68,7 +72,7 @@ def run(names=None, seeds=3, steps=STEPS, dtype=np.float64, log=print):
     results = {}
     for name in names:
         entry, accs = MODELS[name], []
-        shape = (-1, 1, 40) if entry.layout == "channels" else (-1, 40)
+        shape = entry.shape
         for seed in range(seeds):
             start = time.perf_counter()
             model = train_steps(entry.build(seed, dtype=dtype), x.reshape(shape), t,
@@ -86,7 +90,7 @@ def table(results):
     lines = [f"{'model':9s} {'ours (mean)':>11s} {'ours (range)':>13s} {'paper':>6s} "
              f"{'notebooks':>11s}"]
     figures = {**{n: (e.paper, e.notebooks) for n, e in MODELS.items()},
-               **{n: (p, None) for n, p in PAPER_ONLY.items()}}
+               **{n: (p, None) for n, p in PAPER.items() if n not in MODELS}}
     for name, (paper, notebooks) in figures.items():
         accs = results.get(name)
         mean = f"{np.mean(accs):.3f}" if accs else "-"
