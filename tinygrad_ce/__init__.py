@@ -35,6 +35,7 @@ from . import (  # noqa: E402
                      datasets,
                      exercises,
                      layers,  # noqa: E402
+                     models,  # noqa: E402
                      optim,
                      viz,  # noqa: E402
 )
@@ -48,9 +49,16 @@ from .layers import (  # noqa: E402
                      LSTM,
                      RNN,
                      Affine,
+                     AvgPool1d,
+                     AvgPool2d,
                      BatchNorm,
+                     Conv1d,
+                     Conv2d,
                      Dropout,
+                     Flatten,
                      Layer,
+                     MaxPool1d,
+                     MaxPool2d,
                      ReLU,
                      Sequential,
                      Sigmoid,
@@ -74,7 +82,8 @@ __all__ = ["Tensor", "Op", "grad", "no_grad", "enable_grad", "detect_anomaly", "
            "Layer", "Affine", "Sigmoid", "ReLU", "Tanh", "Softmax", "Dropout", "BatchNorm",
            "SoftmaxWithLoss", "SigmoidWithLoss", "Sequential", "check_layer", "data",
            "datasets", "optim", "save", "load", "viz", "trace", "exercise", "exercises",
-           "conv1d", "conv2d", "im2col", "col2im",
+           "conv1d", "conv2d", "im2col", "col2im", "models", "Conv1d", "Conv2d", "MaxPool1d",
+           "MaxPool2d", "AvgPool1d", "AvgPool2d", "Flatten",
            *sorted(_FUNCTIONS)]
 __all__ += ["zeros", "ones", "zeros_like", "ones_like", "randn", "rand", "arange", "eye",
             "Embedding", "LayerNorm", "LeakyReLU", "MeanSquaredError", "SVMLoss",
