@@ -6,7 +6,7 @@ import pathlib
 import tempfile
 import urllib.request
 
-TIMEOUT = 10.0  # seconds to connect, and to wait for each block of data, before giving up
+TIMEOUT = 5.0  # seconds to connect, and to wait for each block of data, before giving up
 
 BY_HAND = "--download on the command line, download=True in Python"
 
