@@ -90,11 +90,12 @@ def run_train(args):
                                   0.0 if closure_based else args.weight_decay)
     print(f"training {args.model} on {args.dataset} ({len(train[0])} train, {len(test[0])} test, "
           f"{n_in} features, {n_classes} classes) with {args.optimizer}", flush=True)
-    try:
-        history = T.fit(model, loss_layer, optimizer, train, test, epochs=args.epochs,
-                        batch_size=args.batch_size, seed=args.seed, n_classes=n_classes,
-                        l2=args.weight_decay if closure_based else 0.0,
-                        log=None if args.quiet else print, progress=not args.quiet)
+    try:  # overflow warnings are left out: a non-finite loss stops with its own message
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            history = T.fit(model, loss_layer, optimizer, train, test, epochs=args.epochs,
+                            batch_size=args.batch_size, seed=args.seed, n_classes=n_classes,
+                            l2=args.weight_decay if closure_based else 0.0,
+                            log=None if args.quiet else print, progress=not args.quiet)
     except KeyboardInterrupt:
         raise Interrupted(_save_interrupted(model, args.save)) from None
     print(f"train accuracy {history['train_accuracy'][-1]:.4f}")

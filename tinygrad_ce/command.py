@@ -45,7 +45,7 @@ def run(name, function, args):
         return _quiet_exit()
     except KeyboardInterrupt as e:
         news = str(e) if isinstance(e, Interrupted) else "nothing was saved"
-        print(f"\ntinygrad-ce {name}: interrupted; {news}", file=sys.stderr)
+        print(f"tinygrad-ce {name}: interrupted; {news}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except USER_ERRORS as e:
         print(f"tinygrad-ce {name}: error: {one_line(e)}", file=sys.stderr)
