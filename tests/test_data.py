@@ -190,17 +190,6 @@ def test_missing_files_message_gives_both_spellings_the_urls_and_the_folder(tmp_
         tg.datasets.load_cifar10(tmp_path / "cifar")
 
 
-@pytest.fixture
-def silent_server():
-    """A server on 127.0.0.1 that accepts connections (the kernel's backlog) and never answers."""
-    import socket
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(4)
-    yield f"http://127.0.0.1:{server.getsockname()[1]}/"
-    server.close()
-
-
 def test_a_server_that_never_answers_times_out_naming_the_url(tmp_path, monkeypatch, silent_server):
     import urllib.request
     monkeypatch.setattr(download, "TIMEOUT", 0.3)

@@ -25,6 +25,7 @@ from . import (  # noqa: E402
                      datasets,
                      layers,  # noqa: E402
                      optim,
+                     threads,  # BLAS threads for the command line and the examples
                      viz,  # noqa: E402
 )
 from . import interop as _interop  # noqa: E402,F401
@@ -53,6 +54,6 @@ __all__ = ["Tensor", "grad", "no_grad", "enable_grad", "detect_anomaly", "get_de
            "set_default_dtype", "gradcheck", "gradgradcheck", "numerical_gradient", "layers",
            "Layer", "Affine", "Sigmoid", "ReLU", "Tanh", "Softmax", "Dropout", "BatchNorm",
            "SoftmaxWithLoss", "SigmoidWithLoss", "Sequential", "check_layer", "data",
-           "datasets", "optim", "save", "load", "viz", "trace",
+           "datasets", "optim", "save", "load", "viz", "trace", "threads",
            "conv1d", "conv2d", "im2col", "col2im",
            *sorted(_FUNCTIONS)]
