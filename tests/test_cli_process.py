@@ -91,6 +91,17 @@ def test_version_and_help_say_how_to_choose_threads():
     done = run("--version")
     assert done.returncode == 0 and done.stdout.strip() == f"tinygrad-ce {tg.__version__}"
     assert "OMP_NUM_THREADS" in run("--help").stdout
+    assert "OMP_NUM_THREADS" in " ".join(run("train", "--help").stdout.split())
+
+
+@pytest.mark.parametrize("args, words", [
+    (["train", "--lr", "0"], ["--lr: must be > 0, got 0", "see tinygrad-ce train --help"]),
+    (["train", "--optimzer", "adam"], ["did you mean --optimizer?"]),
+    (["trian"], ["invalid choice: 'trian'"]),
+    ([], ["required: COMMAND"]),
+])
+def test_argument_mistakes_are_one_line(args, words):
+    one_line_error(run(*args), *words)
 
 
 def test_a_closed_pipe_exits_quietly():

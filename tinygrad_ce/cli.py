@@ -14,7 +14,7 @@ import numpy as np
 
 from . import __version__
 from . import train as T
-from .command import CommandError, Interrupted, check_output, run
+from .command import CommandError, Interrupted, Parser, check_output, run
 
 COMMANDS = []  # the builders, in the order --help lists the subcommands
 
@@ -43,7 +43,8 @@ def positive_float(text):
 def add_train(sub):
     p = sub.add_parser("train", help="train a model and print its accuracy",
                        description="Train a model on the tape and report train and test "
-                                   "accuracy. With no options: an MLP on the shipped digits.")
+                                   "accuracy. With no options: an MLP on the shipped digits.",
+                       epilog=T.THREADS_HELP)
     p.add_argument("--model", choices=T.MODELS, default="mlp")
     p.add_argument("--dataset", choices=T.DATASETS, default="digits")
     p.add_argument("--optimizer", choices=T.OPTIMIZERS, default="adam")
@@ -216,8 +217,8 @@ def _unknown_message(command_parser, unknown):
 
 
 def parser():
-    p = argparse.ArgumentParser(prog="tinygrad-ce", description="tinygrad_ce: learn, teach and "
-                                "test backpropagation", epilog=T.THREADS_HELP)
+    p = Parser(prog="tinygrad-ce", epilog=T.THREADS_HELP,
+               description="tinygrad_ce: learn, teach and test backpropagation")
     p.add_argument("--version", action="version", version=f"tinygrad-ce {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
