@@ -99,6 +99,9 @@ def test_version_and_help_say_how_to_choose_threads():
     (["train", "--optimzer", "adam"], ["did you mean --optimizer?"]),
     (["trian"], ["invalid choice: 'trian'"]),
     ([], ["required: COMMAND"]),
+    (["train", "--seed", "-1"], ["--seed: must be from 0 to"]),
+    (["trace", "--batch", "100000000000"], ["--batch: must be from 1 to 10000"]),
+    (["trace", "--batch", "x"], ["--batch: invalid integer value: 'x'"]),
 ])
 def test_argument_mistakes_are_one_line(args, words):
     one_line_error(run(*args), *words)

@@ -32,6 +32,19 @@ def positive_int(text):
     return value
 
 
+def int_in(low, high):
+    """An argparse type: an integer from ``low`` to ``high``."""
+    def integer(text):  # argparse names the function: "invalid integer value: 'x'"
+        value = int(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high}, got {text}")
+        return value
+    return integer
+
+
+seed = int_in(0, 2**63 - 1)  # what np.random.default_rng accepts
+
+
 def positive_float(text):
     value = float(text)
     if not value > 0:
@@ -59,7 +72,7 @@ def add_train(sub):
     p.add_argument("--dropout", type=float, default=0.3, help="dropout after the mlp's ReLU")
     p.add_argument("--no-standardize", action="store_true",
                    help="keep the raw features (default: zero mean, unit variance)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--data-root", default=None, help="folder of the MNIST or CIFAR-10 files")
     p.add_argument("--download", action="store_true", help="fetch MNIST or CIFAR-10 if missing")
     p.add_argument("--save", metavar="PATH", help="write the trained parameters (.npz)")
@@ -127,7 +140,7 @@ def add_gradcheck(sub):
                                    "1 if any fails.")
     p.add_argument("layers", nargs="*", metavar="LAYER",
                    help=f"layers to check (default: all): {', '.join(catalogue())}")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     p.set_defaults(run=run_gradcheck)
 
 
@@ -172,7 +185,7 @@ def add_graph(sub):
     p.add_argument("-o", "--output", default="graph.svg", help="the file (.svg, .png or .dot)")
     p.add_argument("--expand", action="store_true", help="draw each layer's primitive ops")
     p.add_argument("--no-values", action="store_true", help="leave out values and gradients")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     p.set_defaults(run=run_graph)
 
 
@@ -194,8 +207,8 @@ def add_trace(sub):
                        description="Print each backward step of one training step of a small "
                                    "two-layer net: the gradient each op received and what it "
                                    "passed on, and the rule it used.")
-    p.add_argument("--batch", type=positive_int, default=2, help="rows in the batch")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch", type=int_in(1, 10_000), default=2, help="rows in the batch")
+    p.add_argument("--seed", type=seed, default=0)
     p.set_defaults(run=run_trace)
 
 
