@@ -12,6 +12,7 @@ import subprocess
 import numpy as np
 
 from .autograd import ancestors, enable_grad
+from .page import html  # noqa: F401  (tg.viz.html: the step-through page)
 from .printing import array_text
 from .tape import dtype_name
 from .tensor import Tensor
