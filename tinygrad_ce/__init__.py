@@ -37,6 +37,7 @@ from . import (  # noqa: E402
                      layers,  # noqa: E402
                      models,  # noqa: E402
                      optim,
+                     threads,  # BLAS threads for the command line and the examples
                      viz,  # noqa: E402
 )
 from . import interop as _interop  # noqa: E402,F401
@@ -77,6 +78,7 @@ __all__ = ["Tensor", "Op", "grad", "no_grad", "enable_grad", "detect_anomaly", "
            "Layer", "Affine", "Sigmoid", "ReLU", "Tanh", "Softmax", "Dropout", "BatchNorm",
            "SoftmaxWithLoss", "SigmoidWithLoss", "Sequential", "check_layer", "data",
            "datasets", "optim", "save", "load", "viz", "trace", "exercise", "exercises",
+           "threads",
            "conv1d", "conv2d", "im2col", "col2im", "models", "Conv1d", "Conv2d", "MaxPool1d",
            "MaxPool2d", "AvgPool1d", "AvgPool2d", "Flatten",
            *sorted(_FUNCTIONS)]

@@ -159,19 +159,20 @@ class NonFiniteLoss(FloatingPointError):
 
 
 class Progress:
-    """A progress bar on stderr: tqdm when installed, else a built-in one on a terminal.
+    """A progress bar on stderr when it is a terminal: tqdm when installed, else a built-in one.
 
     ``say(text)`` prints a line on stdout after clearing the bar, so the two never share a line.
     """
 
     def __init__(self, total, enabled=True):
-        self.total, self.enabled, self.done, self.bar, self.width = total, enabled, 0, None, 0
-        if enabled:
+        self.enabled = enabled and sys.stderr.isatty()  # no bar in logs and pipes
+        self.total, self.done, self.bar, self.width = total, 0, None, 0
+        if self.enabled:
             try:
                 from tqdm import tqdm
                 self.bar = tqdm(total=total, file=sys.stderr, leave=False)
             except ImportError:
-                self.enabled = sys.stderr.isatty()
+                pass
 
     def update(self, text):
         self.done += 1
