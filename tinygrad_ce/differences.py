@@ -88,9 +88,10 @@ class Noise:
         self.sigma, self.eps = sigma, eps
 
 
-def measure_noise(value, arrays, checked, scale, rng, eps=None):
+def measure_noise(value, arrays, checked, scale, rng, eps=None, f0=None):
     """``Noise`` of ``value(arrays)`` near ``arrays``, along one random direction of all the
-    checked arrays together (a perturbation of one element is never noisier)."""
+    checked arrays together (a perturbation of one element is never noisier). ``f0`` is
+    ``value(arrays)`` if known."""
     dtypes = [arrays[i].dtype for i in checked]
     mach = max(float(np.finfo(d).eps) for d in dtypes)
     fraction = 2.0 ** -8 if mach < 1e-10 else 2.0 ** -3   # float32 needs more room than ulps
@@ -99,8 +100,8 @@ def measure_noise(value, arrays, checked, scale, rng, eps=None):
         return Noise(mach * scale, mach)
     directions = {i: rng.standard_normal(arrays[i].shape) * steps(arrays[i], eps)
                   * fraction / math.sqrt(total) for i in checked}
-    values = []
-    for t in range(NOISE_POINTS):
+    values = [] if f0 is None else [f0]
+    for t in range(len(values), NOISE_POINTS):
         trial = list(arrays)
         for i in checked:
             trial[i] = (arrays[i] + t * directions[i]).astype(arrays[i].dtype)
@@ -224,7 +225,7 @@ def directional(value, arrays, i, analytic, f0, noise, rng, *, eps=None, atol=No
     rule = _Rule(noise, a_dir, atol, rtol, scale=float(np.sum(np.abs(a * v))))
     one = np.array([s])
     numeric, allowed, again = _first_step(np.array([fp]), np.array([fm]), f0, one, one, a_dir,
-                                          rule)
+                                          rule, look_for_kinks=False)
     kinks, kink = [], np.zeros(1, bool)
     if again[0]:
         (fp2, _), (fm2, _) = at(2), at(-2)
@@ -264,8 +265,9 @@ def _error(a, numeric):
     return np.where(np.isnan(err), np.inf, err)   # a nan fails, and is the worst element
 
 
-def _first_step(fp, fm, f0, hp, hm, a, rule):
-    """Central differences at h; which elements need the second step."""
+def _first_step(fp, fm, f0, hp, hm, a, rule, look_for_kinks=True):
+    """Central differences at h; which elements need the second step (those that miss the
+    tolerance, and with ``look_for_kinks`` those whose one-sided derivatives differ)."""
     sigma = rule.noise.sigma
     numeric = (fp - fm) / (hp + hm)
     rounding = math.sqrt(2) * sigma / (hp + hm)
@@ -273,8 +275,9 @@ def _first_step(fp, fm, f0, hp, hm, a, rule):
     jump = np.abs((fp - f0) / hp - (f0 - fm) / hm)          # one-sided derivatives apart
     jump_noise = math.sqrt(6) * sigma / np.minimum(hp, hm)
     big = max(rule.big, float(np.max(np.abs(numeric), initial=0.0, where=np.isfinite(numeric))))
-    missed = np.any(_error(a, numeric) > allowed, axis=0)      # any candidate (rows of a)
-    again = missed | (jump > K * jump_noise + KINK_SLOPE * big)
+    again = np.any(_error(a, numeric) > allowed, axis=0)      # any candidate (rows of a)
+    if look_for_kinks:
+        again = again | (jump > K * jump_noise + KINK_SLOPE * big)
     return numeric, allowed, again | ~np.isfinite(numeric)
 
 
@@ -329,7 +332,7 @@ def check_inputs(value, arrays, checked, analytic, scale, rng, *, eps=None, atol
     and the measured ``Noise``. ``batch(i)``, when given, returns a batched evaluator for
     input i or None (see ``_Probe``)."""
     f0 = value(arrays)
-    noise = measure_noise(value, arrays, checked, scale, rng, eps)
+    noise = measure_noise(value, arrays, checked, scale, rng, eps, f0)
     found = []
     for i, a in zip(checked, analytic):
         if fast:
@@ -341,3 +344,23 @@ def check_inputs(value, arrays, checked, analytic, scale, rng, *, eps=None, atol
         found.append((differences(value, arrays, i, a, f0, noise, eps=eps, atol=atol, rtol=rtol,
                                   batch=evaluator), a))
     return found, noise
+
+
+def batched_if_possible(evaluate, value, arrays, i, noise, scale):
+    """``evaluate(i, stack, arrays)`` (f of a stack of copies of array i, one value per copy)
+    if f takes the leading batch axis: checked against one-by-one evaluations at two random
+    probes (a batch axis that f mixes up shows there). Else None."""
+    x = arrays[i]
+    if x.size < 8:
+        return None
+    rng = np.random.default_rng(i)
+    probes = np.stack([x + 1e-3 * (1 + np.abs(x)) * rng.standard_normal(x.shape)
+                       for _ in range(2)]).astype(x.dtype)
+    try:
+        together = np.asarray(evaluate(i, probes, arrays), dtype=np.float64)
+    except Exception:   # f does not take a batch axis: one evaluation per element
+        return None
+    one_by_one = np.array([value([p if k == i else a for k, a in enumerate(arrays)])
+                           for p in probes])
+    close = np.abs(together - one_by_one) <= 64 * noise.sigma + 1e-13 * scale
+    return evaluate if together.shape == (2,) and bool(np.all(close)) else None

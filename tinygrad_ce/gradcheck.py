@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 
 from .autograd import enable_grad, no_grad, unbroadcast
-from .differences import check_inputs
+from .differences import batched_if_possible, check_inputs
 from .grad import grad
 from .report import CheckReport, InputReport
 from .tensor import Tensor
@@ -29,9 +29,10 @@ _QUIET = []   # set while one check run (gradgradcheck, a property test) has war
 
 
 @contextlib.contextmanager
-def one_float32_warning(where):
-    """Inside, float32 checks warn once in all (not once per check)."""
-    state = {"where": where, "warned": False}
+def one_float32_warning(where, state=None):
+    """Inside, float32 checks warn once in all (not once per check); pass the same ``state``
+    dict to several blocks to warn once over all of them (a property test's examples)."""
+    state = {"where": where, "warned": False} if state is None else state
     _QUIET.append(state)
     try:
         yield
@@ -110,8 +111,9 @@ class _Problem:
         return [Tensor(a.copy(), requires_grad=grad_on and i in self.checked)
                 for i, a in enumerate(arrays)]
 
-    def analytic(self, rng):
-        """(y, gradients of sum(fn(x) * u) by backward per checked input, problems found)."""
+    def analytic(self, rng, contract=True):
+        """(y, gradients of sum(fn(x) * u) by backward per checked input, problems found;
+        with ``contract``, those of each tape entry's backward too)."""
         leaves = self.tensors(self.arrays, True)
         y = self.fn(*leaves)
         if not isinstance(y, Tensor):
@@ -127,7 +129,7 @@ class _Problem:
         problems = [f"input {i} mutated by fn or its backward"
                     for i, leaf in zip(self.checked, wanted)
                     if not np.array_equal(leaf.data, self.arrays[i], equal_nan=True)]
-        return y, grads, problems + tape_contract(y, rng)
+        return y, grads, problems + (tape_contract(y, rng) if contract else [])
 
     def value(self, arrays):
         """sum(fn(arrays) * u) as a float."""
@@ -140,22 +142,10 @@ class _Problem:
         return float(np.dot(out.data.reshape(-1).astype(np.float64), self.u64))
 
     def batch(self, i, noise):
-        """An evaluator of input i with a leading batch axis, if fn handles one (checked on two
-        probes against one-by-one evaluations), else None."""
-        x = self.arrays[i]
-        if self.second_order or x.size < 8:
+        """An evaluator of input i with a leading batch axis, if fn handles one."""
+        if self.second_order:
             return None
-        rng = np.random.default_rng(i)
-        probes = np.stack([x + 1e-3 * (1 + np.abs(x)) * rng.standard_normal(x.shape)
-                           for _ in range(2)]).astype(x.dtype)
-        try:
-            together = self._batched(i, probes, self.arrays)
-        except Exception:  # fn does not take a batch axis: one evaluation per element
-            return None
-        one_by_one = [self.value([p if k == i else a for k, a in enumerate(self.arrays)])
-                      for p in probes]
-        close = np.abs(together - one_by_one) <= 64 * noise.sigma + 1e-13 * self.scale
-        return self._batched if together is not None and np.all(close) else None
+        return batched_if_possible(self._batched, self.value, self.arrays, i, noise, self.scale)
 
     def _batched(self, i, stack, arrays):
         with no_grad():
@@ -198,7 +188,7 @@ def gradcheck(fn, inputs, *, eps=None, atol=None, rtol=None, fast=False, seed=No
     ``fn`` maps Tensors to a Tensor of any shape; ``inputs`` are ndarrays or Tensors (a single
     one is fine); every floating input is checked. The analytic side is backward of
     ``sum(fn(*inputs) * u)`` with a random ``u``; ``fast=True`` compares one random directional
-    derivative per input instead of every element.
+    derivative per input instead of every element (and skips the tape entries' contract).
 
     Tolerances: left at None, each element's is estimated from the finite-difference error
     (``tinygrad_ce.differences``): roughly ``64 sigma / h``, sigma the measured noise of f and
@@ -218,7 +208,7 @@ def gradcheck(fn, inputs, *, eps=None, atol=None, rtol=None, fast=False, seed=No
         warn_float32("gradcheck", dtype)
     rng = np.random.default_rng(seed)
     problem = _Problem(fn, arrays, checked, _second_order)
-    y, analytic, problems = problem.analytic(rng)
+    y, analytic, problems = problem.analytic(rng, contract=not fast)
     found, noise = check_inputs(problem.value, arrays, checked, analytic, problem.scale, rng,
                                 eps=eps, atol=atol, rtol=rtol, fast=fast, batch=problem.batch)
     reports = [InputReport(i, arrays[i].shape, a, diff, fast=fast)
