@@ -295,7 +295,8 @@ def _second_step(first, second, f0, rule):
     bend = np.abs(jump1 * s2 / s1 - jump2)
     big = max(rule.big, float(np.max(np.abs(d1), initial=0.0, where=np.isfinite(d1))))
     bend_noise = 6.2 * sigma / s1
-    kink = bend > K * bend_noise + 1e-6 * big
+    # a kink bends by the jump itself; a smooth f only by f'''' s^3 / 2, a small part of jump2
+    kink = (bend > K * bend_noise + 1e-6 * big) & (bend > 0.25 * np.abs(jump2))
     rounding = 1.5 * math.sqrt(2) * sigma / (2 * s1)
     truncation = np.abs(d1 - d2)
     allowed = rule.allowed(richardson, rounding)
