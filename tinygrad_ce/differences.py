@@ -332,6 +332,8 @@ def check_inputs(value, arrays, checked, analytic, scale, rng, *, eps=None, atol
     (one gradient per checked input): a list of (Differences, analytic, the array compared),
     and the measured ``Noise``. ``batch(i)``, when given, returns a batched evaluator for
     input i or None (see ``_Probe``)."""
+    if not checked:
+        return [], None
     f0 = value(arrays)
     noise = measure_noise(value, arrays, checked, scale, rng, eps, f0)
     found = []
