@@ -235,8 +235,10 @@ def _row(name, own, auto, diff):
     n = diff.numeric
     errs = [None if g is None else error_and_allowed(g, diff)[0] for g in (own, auto)]
     allowed = diff.allowed
-    ratio = np.maximum(*[np.zeros(n.shape) if e is None else e / np.maximum(allowed, 1e-300)
-                         for e in errs])
+    with np.errstate(over="ignore"):
+        ratio = np.maximum(*[np.zeros(n.shape) if e is None else
+                             np.divide(e, allowed, out=np.where(e > 0, np.inf, 0.0),
+                                       where=allowed > 0) for e in errs])
     j = np.unravel_index(int(np.argmax(ratio)), n.shape) if n.size else ()
     value = lambda g: "-" if g is None else f"{float(np.asarray(g)[j]):.10g}"   # noqa: E731
     where = f"{tuple(int(i) for i in j)}: " if n.ndim else ": "

@@ -270,7 +270,7 @@ def _first_step(fp, fm, f0, hp, hm, a, rule, look_for_kinks=True):
     tolerance, and with ``look_for_kinks`` those whose one-sided derivatives differ)."""
     sigma = rule.noise.sigma
     numeric = (fp - fm) / (hp + hm)
-    rounding = math.sqrt(2) * sigma / (hp + hm)
+    rounding = 1.5 * math.sqrt(2) * sigma / (hp + hm)   # as the Richardson value's, below
     allowed = rule.allowed(numeric, rounding)
     jump = np.abs((fp - f0) / hp - (f0 - fm) / hm)          # one-sided derivatives apart
     jump_noise = math.sqrt(6) * sigma / np.minimum(hp, hm)

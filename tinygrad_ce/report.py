@@ -22,7 +22,9 @@ class InputReport:
             self.numeric = self.abs_error = self.allowed = self.rel_error = 0.0
             self.passed = True
             return
-        ratio = np.where(err > 0, err / np.where(allowed > 0, allowed, 1e-300), 0.0)
+        with np.errstate(over="ignore"):
+            ratio = np.divide(err, allowed, out=np.where(err > 0, np.inf, 0.0),
+                              where=allowed > 0)
         j = np.unravel_index(int(np.argmax(ratio)), err.shape) if err.ndim else ()
         self.index = "direction" if fast else (tuple(int(k) for k in j) if err.ndim else "-")
         self.analytic, self.numeric = float(a[j]), float(diff.numeric[j])
