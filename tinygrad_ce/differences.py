@@ -70,14 +70,23 @@ def noise_level(values):
     return max(sigmas[2:] or sigmas or [0.0])
 
 
+def generator(seed, salt=0x67726164):
+    """The checks' random numbers: a seed mixed with a salt, so that the upstream gradient is
+    not the very array a caller drew from ``default_rng(seed)`` (then u = x, a direction some
+    gradients, e.g. a normalisation's, map to 0). None: fresh entropy."""
+    return np.random.default_rng(None if seed is None else [seed, salt])
+
+
 class Kink:
-    """An element where f is not differentiable: its one-sided derivatives disagree."""
+    """An element where f is not differentiable: its one-sided derivatives disagree.
+    ``input`` (set by the report), ``index``, ``left`` and ``right``."""
 
     def __init__(self, index, left, right):
-        self.index, self.left, self.right = index, left, right
+        self.index, self.left, self.right, self.input = index, left, right, None
 
     def __repr__(self):
-        return f"Kink({self.index}, left={self.left:.6g}, right={self.right:.6g})"
+        return (f"Kink(input {self.input}, element {self.index}, left {self.left:.6g}, "
+                f"right {self.right:.6g})")
 
 
 class Noise:
@@ -195,7 +204,7 @@ def differences(value, arrays, i, analytic, f0, noise, *, eps=None, atol=None, r
         numeric[redo], allowed[redo], kink[redo] = second[0], second[1], second[2]
         for k, j in enumerate(redo):
             if kink[j]:
-                kinks.append(Kink(np.unravel_index(j, x.shape) if x.ndim else (),
+                kinks.append(Kink(tuple(int(k) for k in np.unravel_index(j, x.shape)),
                                   float(second[3][k]), float(second[4][k])))
     shape = x.shape
     return Differences(numeric.reshape(shape), allowed.reshape(shape), kink.reshape(shape),

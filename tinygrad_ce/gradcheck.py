@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 
 from .autograd import enable_grad, no_grad, unbroadcast
-from .differences import batched_if_possible, check_inputs
+from .differences import batched_if_possible, check_inputs, generator
 from .grad import grad
 from .report import CheckReport, InputReport
 from .tensor import Tensor
@@ -206,7 +206,7 @@ def gradcheck(fn, inputs, *, eps=None, atol=None, rtol=None, fast=False, seed=No
     dtype = np.result_type(*[arrays[i] for i in checked])
     if dtype != np.float64:
         warn_float32("gradcheck", dtype)
-    rng = np.random.default_rng(seed)
+    rng = generator(seed)
     problem = _Problem(fn, arrays, checked, _second_order)
     y, analytic, problems = problem.analytic(rng, contract=not fast)
     found, noise = check_inputs(problem.value, arrays, checked, analytic, problem.scale, rng,
@@ -258,7 +258,7 @@ def gradgradcheck(fn, inputs, *, eps=None, atol=None, rtol=None, fast=False, see
     The first gradient is taken with ``create_graph=True`` for a fixed random ``u``, so every
     op's backward is itself differentiated. Arguments, tolerances and report as ``gradcheck``.
     """
-    rng = np.random.default_rng(None if seed is None else seed + 1)
+    rng = generator(seed, salt=0x67726164 + 1)
     upstream = {}
 
     def first_gradient(*xs):

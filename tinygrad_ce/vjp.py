@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from .differences import batched_if_possible, check_inputs
+from .differences import batched_if_possible, check_inputs, generator
 from .gradcheck import one_float32_warning, warn_float32
 from .report import CheckReport, InputReport
 
@@ -35,7 +35,7 @@ def check_vjp(f, vjp, *arrays, eps=None, atol=None, rtol=None, seed=None):
     dtype = np.result_type(*[arrays[i] for i in checked])
     if dtype != np.float64:
         warn_float32("check_vjp", dtype)
-    rng = np.random.default_rng(seed)
+    rng = generator(seed)
     given = [a.copy() for a in arrays]
     y = np.asarray(f(*given))
     problems = [f"f mutated array {k}" for k, (a, b) in enumerate(zip(given, arrays))
