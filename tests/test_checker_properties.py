@@ -82,8 +82,11 @@ def test_given_tolerances_are_used_exactly(problem, seed, rtol):
         np.testing.assert_allclose(r.allowed, rtol * abs(r.numeric), rtol=1e-12)
     worst = report.max_abs_error
     assume(worst > 0)
+    # (the numeric side may differ between runs: an element within tolerance at step h keeps
+    # that difference, one outside gets the Richardson value; each run applies its own exactly)
     assert tg.gradcheck(planted(fn, 1e-3), inputs, seed=seed, atol=2 * worst, rtol=0)
-    assert not tg.gradcheck(planted(fn, 1e-3), inputs, seed=seed, atol=worst / 2, rtol=0)
+    exact = tg.gradcheck(planted(fn, 1e-3), inputs, seed=seed, atol=0, rtol=0)
+    assert not exact and all(r.allowed == 0 for r in exact.inputs)
 
 
 @given(n=st.integers(1, 5), m=st.integers(1, 5), seed=st.integers(0, 2 ** 16), data=st.data())

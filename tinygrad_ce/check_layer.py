@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from .differences import check_inputs, error_and_allowed, generator
+from .differences import analytic_rounding, check_inputs, error_and_allowed, generator
 from .grad import grad
 from .gradcheck import warn_float32
 from .layer_state import changes, param_names, snapshot
@@ -121,7 +121,7 @@ def _own_backward(copies, x, rng):
     mutated += [f"{_input_name(k)} mutated by backward"
                 for k, (a, b) in enumerate(zip(given, after_forward)) if not _same(a, b)]
     shapes, grads = _returned(layer, x, dx, params, names)
-    linear = _linearity(copies, x, dout, grads)
+    linear, rounding = _linearity(copies, x, dout, grads)
     saved = changes(state, snapshot(layer))
     dout_ok = _same(dout_given, dout)
     contract = [
@@ -133,7 +133,8 @@ def _own_backward(copies, x, rng):
         ("saved values not mutated", not saved, "; ".join(f"{s} mutated by backward"
                                                           for s in saved)),
     ]
-    return {"out": out, "dout": dout, "grads": grads, "contract": contract, "names": names}
+    return {"out": out, "dout": dout, "grads": grads, "contract": contract, "names": names,
+            "rounding": rounding}
 
 
 def _input_name(k):
@@ -163,20 +164,24 @@ def _returned(layer, x, dx, params, names):
 
 
 def _linearity(copies, x, dout, grads, c=-2.5):
-    """(ok, detail): backward(c dout) == c backward(dout), for dx and the parameters."""
+    """((ok, detail), rounding): backward(c dout) == c backward(dout), for dx and the
+    parameters; the rounding of each gradient, max|backward(c dout) - c backward(dout)| / |c|."""
     layer = copies.fresh()
     copies.forward(layer, x.copy())
     dx = layer.backward(dout * c)
     again = [None if isinstance(dx, (tuple, list)) or dx is None else np.asarray(dx)]
     again += [p.grad.data if p.grad is not None else np.zeros(p.shape) for p in layer.params()]
     tiny = math.sqrt(np.finfo(dout.dtype).eps)
-    for g, h in zip(grads, again):
+    rounding = [0.0] * len(grads)
+    for k, (g, h) in enumerate(zip(grads, again)):
         if g is None or h is None or np.shape(g) != np.shape(h):
             continue
         scale = float(np.max(np.abs(c * g), initial=0.0))
         if not np.all(np.abs(h - c * g) <= tiny * scale):
-            return False, f"backward({c} dout) != {c} backward(dout) (does it use dout?)"
-    return True, ""
+            return (False, f"backward({c} dout) != {c} backward(dout) (does it use dout?)"), \
+                [0.0] * len(grads)
+        rounding[k] = float(np.max(np.abs(h - c * g), initial=0.0)) / abs(c)
+    return (True, ""), rounding
 
 
 def _autograd(copies, x, dout, out):
@@ -214,7 +219,9 @@ def _compare(copies, x, own, ref, rng, eps, atol, rtol):
                   [np.zeros(arrays[k].shape)] for k in checked]
     scale = float(np.sum(np.abs(own["out"].astype(np.float64).reshape(-1) * dout64)))
     found, _ = check_inputs(value, arrays, checked, candidates, scale, rng, eps=eps, atol=atol,
-                            rtol=rtol)
+                            rtol=rtol, analytic_noise=[
+                                analytic_rounding(own["rounding"][k], candidates[j][0], own["dout"])
+                                for j, k in enumerate(checked)])
     rows, kinks, res = [], [], math.inf
     for k, (diff, _) in zip(checked, found):
         rows.append(_row(names[k], own["grads"][k], ref[k], diff))

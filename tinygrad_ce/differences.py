@@ -174,7 +174,7 @@ def _moved(x, h):
 
 
 def differences(value, arrays, i, analytic, f0, noise, *, eps=None, atol=None, rtol=None,
-                batch=None):
+                batch=None, analytic_noise=0.0):
     """``Differences`` of ``value`` with respect to ``arrays[i]``, every element.
 
     ``analytic`` (the gradient being checked, or a list of candidates that share the numeric
@@ -191,7 +191,7 @@ def differences(value, arrays, i, analytic, f0, noise, *, eps=None, atol=None, r
     probe = _Probe(value, arrays, i, batch)
     every = np.arange(n)
     fp, fm = probe.at(every, up), probe.at(every, down)
-    rule = _Rule(noise, a, atol, rtol)
+    rule = _Rule(noise, a, atol, rtol, analytic_noise=analytic_noise)
     first = _first_step(fp, fm, f0, hp, hm, a, rule)
     numeric, allowed, again = first
     kink, kinks = np.zeros(n, bool), []
@@ -211,7 +211,8 @@ def differences(value, arrays, i, analytic, f0, noise, *, eps=None, atol=None, r
                        kinks, int(redo.size))
 
 
-def directional(value, arrays, i, analytic, f0, noise, rng, *, eps=None, atol=None, rtol=None):
+def directional(value, arrays, i, analytic, f0, noise, rng, *, eps=None, atol=None, rtol=None,
+                analytic_noise=0.0):
     """``Differences`` along one random direction v of ``arrays[i]`` (fast mode): the numeric
     and analytic directional derivatives as 0-d arrays; ``analytic`` is projected on v too.
 
@@ -231,7 +232,8 @@ def directional(value, arrays, i, analytic, f0, noise, rng, *, eps=None, atol=No
     (fp, dp), (fm, dm) = at(1), at(-1)
     # the analytic side along the steps actually taken (x + s v is rounded to x's dtype)
     a_dir = np.array([float(np.sum(a * (dp - dm))) / (2 * s)])
-    rule = _Rule(noise, a_dir, atol, rtol, scale=float(np.sum(np.abs(a * v))))
+    rule = _Rule(noise, a_dir, atol, rtol, scale=float(np.sum(np.abs(a * v))),
+                 analytic_noise=analytic_noise * float(np.sum(np.abs(v))))
     one = np.array([s])
     numeric, allowed, again = _first_step(np.array([fp]), np.array([fm]), f0, one, one, a_dir,
                                           rule, look_for_kinks=False)
@@ -250,9 +252,11 @@ def directional(value, arrays, i, analytic, f0, noise, rng, *, eps=None, atol=No
 
 class _Rule:
     """The tolerance of each element: given (``atol + rtol |numeric|``) or estimated
-    (``K`` times the noise of the difference, plus the analytic side's rounding)."""
+    (``K`` times the noise of the difference, plus the analytic side's rounding: ``1024 eps``
+    times its largest element, or ``K`` times ``analytic_noise``, its measured rounding, where
+    that is more: a gradient that cancels to 0 everywhere keeps the rounding of its terms)."""
 
-    def __init__(self, noise, analytic, atol, rtol, scale=None):
+    def __init__(self, noise, analytic, atol, rtol, scale=None, analytic_noise=0.0):
         self.noise, self.analytic = noise, analytic
         self.given = atol is not None or rtol is not None
         self.atol = 0.0 if atol is None else float(atol)
@@ -261,7 +265,7 @@ class _Rule:
         if scale is not None:
             big = max(big, scale)
         self.big = big if np.isfinite(big) else 0.0
-        self.floor = ANALYTIC_ULPS * noise.eps * self.big
+        self.floor = ANALYTIC_ULPS * noise.eps * self.big + K * float(analytic_noise)
 
     def allowed(self, numeric, rounding):
         if self.given:
@@ -335,26 +339,39 @@ def resolution(diff):
     return float(np.min(diff.allowed[ok] / n[ok]))
 
 
+def analytic_rounding(measured, gradient, upstream):
+    """The rounding allowed on an analytic gradient: what linearity showed (``measured``,
+    e.g. ``max|g(u + v) - g(u) - g(v)|``), but never more than ``sqrt(eps) max|g|`` (so a
+    backward that is not linear cannot loosen its own check), plus ``16 eps max|u|`` (a
+    gradient that cancels to 0 keeps the rounding of its terms, about ``eps |u|``)."""
+    g, u = np.asarray(gradient), np.asarray(upstream)
+    eps = float(np.finfo(u.dtype if u.dtype.kind == "f" else np.float64).eps)
+    big = float(np.max(np.abs(g), initial=0.0)) if g.size else 0.0
+    return min(measured, math.sqrt(eps) * big) + 16 * eps * float(np.max(np.abs(u), initial=0.0))
+
+
 def check_inputs(value, arrays, checked, analytic, scale, rng, *, eps=None, atol=None,
-                 rtol=None, fast=False, batch=None):
+                 rtol=None, fast=False, batch=None, analytic_noise=None):
     """Differences of ``value`` (arrays -> float) for each checked input, against ``analytic``
-    (one gradient per checked input): a list of (Differences, analytic, the array compared),
-    and the measured ``Noise``. ``batch(i)``, when given, returns a batched evaluator for
+    (one gradient per checked input): a list of (Differences, the analytic side compared), and
+    the measured ``Noise``. ``analytic_noise``: the measured rounding of each analytic
+    gradient (e.g. ``max|g(u + v) - g(u) - g(v)|``), if known. ``batch(i)``, when given, returns a batched evaluator for
     input i or None (see ``_Probe``)."""
     if not checked:
         return [], None
     f0 = value(arrays)
     noise = measure_noise(value, arrays, checked, scale, rng, eps, f0)
     found = []
-    for i, a in zip(checked, analytic):
+    rounding = analytic_noise or [0.0] * len(checked)
+    for i, a, r in zip(checked, analytic, rounding):
         if fast:
             diff, a_dir = directional(value, arrays, i, a, f0, noise, rng, eps=eps, atol=atol,
-                                      rtol=rtol)
+                                      rtol=rtol, analytic_noise=r)
             found.append((diff, a_dir))
             continue
         evaluator = batch(i, noise) if batch is not None else None
         found.append((differences(value, arrays, i, a, f0, noise, eps=eps, atol=atol, rtol=rtol,
-                                  batch=evaluator), a))
+                                  batch=evaluator, analytic_noise=r), a))
     return found, noise
 
 

@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 
 from .autograd import enable_grad, no_grad, unbroadcast
-from .differences import batched_if_possible, check_inputs, generator
+from .differences import analytic_rounding, batched_if_possible, check_inputs, generator
 from .grad import grad
 from .report import CheckReport, InputReport
 from .tensor import Tensor
@@ -122,10 +122,18 @@ class _Problem:
         self.u64 = self.u.astype(np.float64).reshape(-1)
         self.y_shape = y.shape
         self.scale = float(np.sum(np.abs(y.data.astype(np.float64).reshape(-1) * self.u64)))
+        self.rounding = None
         if not y.requires_grad:
             return y, [np.zeros(self.arrays[i].shape) for i in self.checked], []
         wanted = [leaves[i] for i in self.checked]
         grads = [g.data for g in grad(y, wanted, self.u, retain_graph=True)]
+        # the rounding of the analytic side, measured: backward is linear in u, up to rounding
+        v = rng.standard_normal(y.shape).astype(y.dtype)
+        gv = grad(y, wanted, v, retain_graph=True)
+        guv = grad(y, wanted, self.u + v, retain_graph=True)
+        self.rounding = [analytic_rounding(float(np.max(np.abs(c.data - a - b.data),
+                                                        initial=0.0)), a, self.u)
+                         for a, b, c in zip(grads, gv, guv)]
         problems = [f"input {i} mutated by fn or its backward"
                     for i, leaf in zip(self.checked, wanted)
                     if not np.array_equal(leaf.data, self.arrays[i], equal_nan=True)]
@@ -210,7 +218,8 @@ def gradcheck(fn, inputs, *, eps=None, atol=None, rtol=None, fast=False, seed=No
     problem = _Problem(fn, arrays, checked, _second_order)
     y, analytic, problems = problem.analytic(rng, contract=not fast)
     found, noise = check_inputs(problem.value, arrays, checked, analytic, problem.scale, rng,
-                                eps=eps, atol=atol, rtol=rtol, fast=fast, batch=problem.batch)
+                                eps=eps, atol=atol, rtol=rtol, fast=fast, batch=problem.batch,
+                                analytic_noise=problem.rounding)
     reports = [InputReport(i, arrays[i].shape, a, diff, fast=fast)
                for i, (diff, a) in zip(checked, found)]
     given = {"eps": eps, "atol": atol, "rtol": rtol} if atol is not None or rtol is not None \

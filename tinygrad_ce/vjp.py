@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from .differences import batched_if_possible, check_inputs, generator
+from .differences import analytic_rounding, batched_if_possible, check_inputs, generator
 from .gradcheck import one_float32_warning, warn_float32
 from .report import CheckReport, InputReport
 
@@ -48,7 +48,8 @@ def check_vjp(f, vjp, *arrays, eps=None, atol=None, rtol=None, seed=None):
     problems += [f"vjp mutated array {k}" for k, (a, b) in enumerate(zip(given, arrays))
                  if not _same(a, b)]
     grads = _shapes(grads, arrays, checked, problems)
-    problems += _linearity(vjp, arrays, gy, grads, rng)
+    linear, rounding = _linearity(vjp, arrays, gy, grads, rng)
+    problems += linear
     gy64 = gy.astype(np.float64).reshape(-1)
 
     def value(xs):
@@ -58,7 +59,9 @@ def check_vjp(f, vjp, *arrays, eps=None, atol=None, rtol=None, seed=None):
     scale = float(np.sum(np.abs(y.astype(np.float64).reshape(-1) * gy64)))
     found, noise = check_inputs(value, arrays, usable, [grads[i] for i in usable], scale, rng,
                                 eps=eps, atol=atol, rtol=rtol,
-                                batch=_Batch(f, value, arrays, y.shape, gy64, scale))
+                                batch=_Batch(f, value, arrays, y.shape, gy64, scale),
+                                analytic_noise=[analytic_rounding(rounding[i], grads[i], gy)
+                                                for i in usable])
     reports = [InputReport(i, arrays[i].shape, a, diff) for i, (diff, a) in zip(usable, found)]
     given_tol = {"eps": eps, "atol": atol, "rtol": rtol} \
         if atol is not None or rtol is not None else None
@@ -97,7 +100,8 @@ def _shapes(grads, arrays, checked, problems):
 
 
 def _linearity(vjp, arrays, gy, grads, rng, c=-2.5):
-    """Problems if vjp is not linear in gy (scaling, and the sum of two gradients)."""
+    """(problems if vjp is not linear in gy (scaling, and the sum of two gradients), the
+    rounding of each gradient: max|vjp(g1 + g2) - vjp(g1) - vjp(g2)|)."""
     gy2 = rng.standard_normal(gy.shape).astype(gy.dtype)
 
     def run(g):
@@ -109,16 +113,19 @@ def _linearity(vjp, arrays, gy, grads, rng, c=-2.5):
 
     scaled, second, summed = run(gy * c), run(gy2), run(gy + gy2)
     tiny = math.sqrt(np.finfo(gy.dtype).eps)
+    problems, rounding = [], [0.0] * len(grads)
     for k, g in enumerate(grads):
         if g is None or any(r[k] is None or r[k].shape != g.shape
                             for r in (scaled, second, summed)):
             continue
         scale = float(np.max(np.abs(c * g), initial=0.0) + np.max(np.abs(second[k]), initial=0))
+        rounding[k] = float(np.max(np.abs(summed[k] - g - second[k]), initial=0.0))
         if not np.all(np.abs(scaled[k] - c * g) <= tiny * scale):
-            return [f"vjp is not linear in gy: vjp({c} gy) != {c} vjp(gy) for array {k}"]
-        if not np.all(np.abs(summed[k] - g - second[k]) <= tiny * scale):
-            return [f"vjp is not linear in gy: vjp(g1 + g2) != vjp(g1) + vjp(g2) for array {k}"]
-    return []
+            problems.append(f"vjp is not linear in gy: vjp({c} gy) != {c} vjp(gy) for array {k}")
+        elif rounding[k] > tiny * scale:
+            problems.append(f"vjp is not linear in gy: vjp(g1 + g2) != vjp(g1) + vjp(g2) for "
+                            f"array {k}")
+    return problems[:1], rounding if not problems else [0.0] * len(grads)
 
 
 class _Batch:
