@@ -29,6 +29,7 @@ from . import (  # noqa: E402
 )
 from . import interop as _interop  # noqa: E402,F401
 from .check_layer import check_layer  # noqa: E402
+from .convolution import col2im, conv1d, conv2d, im2col  # noqa: E402
 from .gradcheck import gradcheck, gradgradcheck, numerical_gradient  # noqa: E402
 from .layers import (  # noqa: E402
                      Affine,
@@ -53,4 +54,5 @@ __all__ = ["Tensor", "grad", "no_grad", "enable_grad", "detect_anomaly", "get_de
            "Layer", "Affine", "Sigmoid", "ReLU", "Tanh", "Softmax", "Dropout", "BatchNorm",
            "SoftmaxWithLoss", "SigmoidWithLoss", "Sequential", "check_layer", "data",
            "datasets", "optim", "save", "load", "viz", "trace",
+           "conv1d", "conv2d", "im2col", "col2im",
            *sorted(_FUNCTIONS)]
