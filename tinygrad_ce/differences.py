@@ -30,7 +30,7 @@ import numpy as np
 K = 64                 # allowed multiple of the estimated noise of a difference
 ANALYTIC_ULPS = 1024   # rounding allowed in the analytic gradient, in eps * max|gradient|
 KINK_SLOPE = 1e-3      # one-sided derivatives this far apart (relative) are looked at again
-NOISE_POINTS = 9
+NOISE_POINTS = 9       # f along a tiny segment, to measure its noise (6 in fast mode)
 
 
 def base_step(dtype):
@@ -97,7 +97,7 @@ class Noise:
         self.sigma, self.eps = sigma, eps
 
 
-def measure_noise(value, arrays, checked, scale, rng, eps=None, f0=None):
+def measure_noise(value, arrays, checked, scale, rng, eps=None, f0=None, points=NOISE_POINTS):
     """``Noise`` of ``value(arrays)`` near ``arrays``, along one random direction of all the
     checked arrays together (a perturbation of one element is never noisier). ``f0`` is
     ``value(arrays)`` if known."""
@@ -110,7 +110,7 @@ def measure_noise(value, arrays, checked, scale, rng, eps=None, f0=None):
     directions = {i: rng.standard_normal(arrays[i].shape) * steps(arrays[i], eps)
                   * fraction / math.sqrt(total) for i in checked}
     values = [] if f0 is None else [f0]
-    for t in range(len(values), NOISE_POINTS):
+    for t in range(len(values), points):
         trial = list(arrays)
         for i in checked:
             trial[i] = (arrays[i] + t * directions[i]).astype(arrays[i].dtype)
@@ -360,7 +360,7 @@ def check_inputs(value, arrays, checked, analytic, scale, rng, *, eps=None, atol
     if not checked:
         return [], None
     f0 = value(arrays)
-    noise = measure_noise(value, arrays, checked, scale, rng, eps, f0)
+    noise = measure_noise(value, arrays, checked, scale, rng, eps, f0, 6 if fast else NOISE_POINTS)
     found = []
     rounding = analytic_noise or [0.0] * len(checked)
     for i, a, r in zip(checked, analytic, rounding):
