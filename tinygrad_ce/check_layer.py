@@ -148,11 +148,12 @@ def _returned(layer, x, dx, params, names):
         problems.append(f"backward returned a {type(dx).__name__} of {len(dx)}; a layer's "
                         "backward returns one array, dx")
         dx = None
-    elif x.dtype.kind == "f":
-        if dx is None or np.shape(dx) != x.shape:
-            got = "None" if dx is None else f"dx of shape {np.shape(dx)}"
-            problems.append(f"backward returned {got} for an input x of shape {x.shape}")
-            dx = None
+    elif x.dtype.kind != "f":
+        dx = None    # x is data (Embedding's indices): whatever backward returns is not checked
+    elif dx is None or np.shape(dx) != x.shape:
+        got = "None" if dx is None else f"dx of shape {np.shape(dx)}"
+        problems.append(f"backward returned {got} for an input x of shape {x.shape}")
+        dx = None
     grads.append(None if dx is None else np.asarray(dx, dtype=np.float64))
     for name, p in zip(names, params):
         g = np.zeros(p.shape) if p.grad is None else p.grad.data
@@ -169,7 +170,8 @@ def _linearity(copies, x, dout, grads, c=-2.5):
     layer = copies.fresh()
     copies.forward(layer, x.copy())
     dx = layer.backward(dout * c)
-    again = [None if isinstance(dx, (tuple, list)) or dx is None else np.asarray(dx)]
+    again = [None if isinstance(dx, (tuple, list)) or dx is None or x.dtype.kind != "f"
+             else np.asarray(dx)]
     again += [p.grad.data if p.grad is not None else np.zeros(p.shape) for p in layer.params()]
     tiny = math.sqrt(np.finfo(dout.dtype).eps)
     rounding = [0.0] * len(grads)
