@@ -354,9 +354,9 @@ def check_inputs(value, arrays, checked, analytic, scale, rng, *, eps=None, atol
                  rtol=None, fast=False, batch=None, analytic_noise=None):
     """Differences of ``value`` (arrays -> float) for each checked input, against ``analytic``
     (one gradient per checked input): a list of (Differences, the analytic side compared), and
-    the measured ``Noise``. ``analytic_noise``: the measured rounding of each analytic
-    gradient (e.g. ``max|g(u + v) - g(u) - g(v)|``), if known. ``batch(i)``, when given, returns a batched evaluator for
-    input i or None (see ``_Probe``)."""
+    the measured ``Noise``. ``analytic_noise``: the rounding allowed on each analytic gradient
+    (see ``analytic_rounding``), if known. ``batch(i, noise)``, when given, returns a batched
+    evaluator for input i or None (see ``_Probe``)."""
     if not checked:
         return [], None
     f0 = value(arrays)

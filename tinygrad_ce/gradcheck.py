@@ -248,7 +248,7 @@ def find_suspect(y, rng, max_size=4096, **tolerances):
         if not checked:
             continue
 
-        def value(arrays, op=op):
+        def value(arrays, op=op, gy=gy):
             trial = copy.copy(op)
             trial.inputs = None
             return float(np.sum(np.asarray(trial.forward(*arrays), dtype=np.float64) * gy))
