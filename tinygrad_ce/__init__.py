@@ -9,20 +9,31 @@ Layers of the package, imports pointing one way:
     layers/, check_layer  layers by hand and on the tape; their three-way check
     optim/, data, datasets/, serialize   training: optimizers, batches, data, checkpoints
     viz, trace, cli       seeing backprop: graph pictures, the backward trace; the command line
+    page, exercises       the step-through page (tg.viz.html, page_assets); backprop exercises
 """
 
-from . import tensor as _tensor
 from .autograd import detect_anomaly, enable_grad, no_grad
 from .dtypes import get_default_dtype, set_default_dtype
 from .functional import FUNCTIONS as _FUNCTIONS
 from .grad import grad
+from .ops.base import Op
+from .ops.base import on_register as _on_register
 from .tensor import Tensor
 
-_tensor._install_methods()
-globals().update(_FUNCTIONS)
+
+def _export(cls, present):
+    """Every public op is ``tg.<name>``, from the moment its class is defined."""
+    if cls.public and present:
+        globals()[cls.name] = cls.function
+    elif cls.public and getattr(globals().get(cls.name), "op", None) is cls:
+        del globals()[cls.name]
+
+
+_on_register(_export)
 from . import (  # noqa: E402
                      data,
                      datasets,
+                     exercises,
                      layers,  # noqa: E402
                      optim,
                      viz,  # noqa: E402
@@ -30,6 +41,7 @@ from . import (  # noqa: E402
 from . import interop as _interop  # noqa: E402,F401
 from .check_layer import check_layer  # noqa: E402
 from .convolution import col2im, conv1d, conv2d, im2col  # noqa: E402
+from .exercises import exercise  # noqa: E402
 from .gradcheck import gradcheck, gradgradcheck, numerical_gradient  # noqa: E402
 from .layers import (  # noqa: E402
                      Affine,
@@ -49,10 +61,10 @@ from .trace import trace  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["Tensor", "grad", "no_grad", "enable_grad", "detect_anomaly", "get_default_dtype",
+__all__ = ["Tensor", "Op", "grad", "no_grad", "enable_grad", "detect_anomaly", "get_default_dtype",
            "set_default_dtype", "gradcheck", "gradgradcheck", "numerical_gradient", "layers",
            "Layer", "Affine", "Sigmoid", "ReLU", "Tanh", "Softmax", "Dropout", "BatchNorm",
            "SoftmaxWithLoss", "SigmoidWithLoss", "Sequential", "check_layer", "data",
-           "datasets", "optim", "save", "load", "viz", "trace",
+           "datasets", "optim", "save", "load", "viz", "trace", "exercise", "exercises",
            "conv1d", "conv2d", "im2col", "col2im",
            *sorted(_FUNCTIONS)]

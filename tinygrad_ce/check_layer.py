@@ -11,7 +11,8 @@ from .differences import analytic_rounding, check_inputs, error_and_allowed, gen
 from .grad import grad
 from .gradcheck import warn_float32
 from .layer_state import changes, param_names, snapshot
-from .report import kink_lines, table
+from .report import kink_lines
+from .table import table
 from .tensor import Tensor
 
 
@@ -40,7 +41,7 @@ class LayerReport:
                          _num(r["own_vs_autograd"]), _num(r["allowed"]),
                          "ok" if r["passed"] else "FAIL"))
         lines = [head]
-        for k, line in enumerate(table(rows)):
+        for k, line in enumerate(table(rows, indent="  ")):
             lines.append(line)
             if k:
                 lines.append(f"    worst element {self.rows[k - 1]['worst']}")

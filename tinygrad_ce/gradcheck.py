@@ -17,6 +17,7 @@ import numpy as np
 from .autograd import enable_grad, no_grad, unbroadcast
 from .differences import analytic_rounding, batched_if_possible, check_inputs, generator
 from .grad import grad
+from .ops.base import is_locked
 from .report import CheckReport, InputReport
 from .tensor import Tensor
 
@@ -90,7 +91,7 @@ def _writable_target(x):
     """(the array to perturb in place, whether it is a copy): x or a Tensor's data if they are
     writable float arrays, else a float64 copy."""
     if isinstance(x, Tensor):
-        if x._locks:
+        if is_locked(x.data):
             raise ValueError("numerical_gradient: this Tensor's data is saved on a live tape, so "
                              "it cannot be perturbed in place; call backward() first, or build "
                              "the graph under tg.no_grad()")

@@ -5,6 +5,7 @@ import math
 import numpy as np
 
 from .differences import error_and_allowed, resolution
+from .table import table
 
 
 class InputReport:
@@ -76,7 +77,7 @@ class CheckReport:
             rows.append((r.label, str(r.shape), str(r.index), f"{r.analytic:.10g}",
                          f"{r.numeric:.10g}", f"{r.abs_error:.3g}", f"{r.allowed:.3g}",
                          "ok" if r.passed else "FAIL"))
-        lines += table(rows)
+        lines += table(rows, indent="  ")
         lines.append(f"  resolution: {self.resolution:.2g} (the smallest relative error, on "
                      "every element, that this check can see)")
         lines += kink_lines(self.kinks, {r.position: r.label for r in self.inputs})
@@ -86,12 +87,6 @@ class CheckReport:
         return "\n".join(lines)
 
     __repr__ = __str__
-
-
-def table(rows):
-    """Rows of strings as left-aligned columns, indented by two spaces."""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return ["  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
 
 
 def kink_lines(kinks, labels, most=5):
