@@ -21,12 +21,13 @@ class LayerReport:
 
     ``rows`` (one dict per gradient: name, shape, the three values at the worst element, the
     largest differences, the tolerance there), ``contract`` ((what, ok, detail) triples),
-    ``kinks``, ``resolution``.
+    ``kinks``, ``resolution``; ``eps``, ``atol``, ``rtol`` as given (None: estimated).
     """
 
-    def __init__(self, name, rows, contract, kinks, resolution):
+    def __init__(self, name, rows, contract, kinks, resolution, tolerances=(None, None, None)):
         self.name, self.rows, self.contract, self.kinks = name, rows, contract, kinks
         self.resolution = resolution
+        self.eps, self.atol, self.rtol = tolerances
         self.passed = all(r["passed"] for r in rows) and all(ok for _, ok, _ in contract)
 
     def __bool__(self):
@@ -99,7 +100,7 @@ def check_layer(layer, *inputs, seed=0, eps=None, atol=None, rtol=None):
     ref, same_forward = _autograd(copies, x, own["dout"], own["out"])
     contract = own["contract"] + [("reference forward equals forward", *same_forward)]
     rows, kinks, resolution = _compare(copies, x, own, ref, rng, eps, atol, rtol)
-    return LayerReport(repr(layer), rows, contract, kinks, resolution)
+    return LayerReport(repr(layer), rows, contract, kinks, resolution, (eps, atol, rtol))
 
 
 def _own_backward(copies, x, rng):
