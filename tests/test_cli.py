@@ -51,7 +51,8 @@ def test_missing_dataset_files_say_where_to_put_them(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["train", "--model", "cnn"], "invalid choice: 'cnn' (choose from 'logistic', 'softmax', 'mlp')"),
+    (["train", "--model", "transformer"],
+     "invalid choice: 'transformer' (choose from 'logistic', 'softmax', 'mlp'"),
     (["train", "--optimizer", "adamw"], "invalid choice: 'adamw'"),
     (["train", "--dataset", "imagenet"], "invalid choice: 'imagenet'"),
     (["train", "--lr", "0"], "--lr: must be > 0"),
@@ -59,7 +60,7 @@ def test_missing_dataset_files_say_where_to_put_them(tmp_path, capsys):
     (["train", "--epochs", "-1"], "--epochs: must be a positive integer"),
     (["train", "--optimzer", "adam"],
      "unrecognized arguments: --optimzer adam (did you mean --optimizer?)"),
-    (["trian"], "invalid choice: 'trian' (choose from 'train', 'gradcheck', 'graph', 'trace', 'exercise')"),
+    (["trian"], "invalid choice: 'trian' (choose from 'train', 'gradcheck', 'graph', 'trace'"),
 ])
 def test_bad_arguments_list_the_choices(args, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
@@ -84,7 +85,8 @@ def test_plot_writes_a_png_when_matplotlib_is_there(tmp_path):
 def test_gradcheck_command_checks_every_layer(capsys):
     assert main(["gradcheck"]) == 0
     out = capsys.readouterr().out
-    assert "10 passed, 0 failed" in out and "check_layer Affine(5, 3): PASSED" in out
+    assert f"{len(tg.layers.catalogue())} passed, 0 failed" in out
+    assert "check_layer Affine(5, 3): PASSED" in out
 
 
 def test_gradcheck_exits_1_on_a_failing_layer(capsys, monkeypatch):
@@ -95,8 +97,8 @@ def test_gradcheck_exits_1_on_a_failing_layer(capsys, monkeypatch):
 
 
 def test_gradcheck_unknown_layer(capsys):
-    assert main(["gradcheck", "conv2d"]) == 2
-    assert "unknown layer conv2d; choose from affine" in capsys.readouterr().err
+    assert main(["gradcheck", "conv3d"]) == 2
+    assert "unknown layer conv3d; choose from affine" in capsys.readouterr().err
 
 
 def test_python_dash_m_and_help():

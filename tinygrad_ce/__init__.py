@@ -37,6 +37,7 @@ from . import (  # noqa: E402
                      datasets,
                      exercises,
                      layers,  # noqa: E402
+                     models,  # noqa: E402
                      optim,
                      viz,  # noqa: E402
 )
@@ -46,10 +47,20 @@ from .convolution import col2im, conv1d, conv2d, im2col  # noqa: E402
 from .exercises import exercise  # noqa: E402
 from .gradcheck import gradcheck, gradgradcheck, numerical_gradient  # noqa: E402
 from .layers import (  # noqa: E402
+                     GRU,
+                     LSTM,
+                     RNN,
                      Affine,
+                     AvgPool1d,
+                     AvgPool2d,
                      BatchNorm,
+                     Conv1d,
+                     Conv2d,
                      Dropout,
+                     Flatten,
                      Layer,
+                     MaxPool1d,
+                     MaxPool2d,
                      ReLU,
                      Sequential,
                      Sigmoid,
@@ -68,5 +79,7 @@ __all__ = ["Tensor", "Op", "grad", "no_grad", "enable_grad", "detect_anomaly", "
            "Layer", "Affine", "Sigmoid", "ReLU", "Tanh", "Softmax", "Dropout", "BatchNorm",
            "SoftmaxWithLoss", "SigmoidWithLoss", "Sequential", "check_layer", "data",
            "datasets", "optim", "save", "load", "viz", "trace", "exercise", "exercises",
-           "conv1d", "conv2d", "im2col", "col2im",
+           "conv1d", "conv2d", "im2col", "col2im", "models", "Conv1d", "Conv2d", "MaxPool1d",
+           "MaxPool2d", "AvgPool1d", "AvgPool2d", "Flatten",
            *sorted(_FUNCTIONS)]
+__all__ += ["RNN", "GRU", "LSTM"]
