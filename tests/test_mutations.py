@@ -105,6 +105,7 @@ def mutant(layer, bug):
 
     mutant_class = type(f"Mutant{cls.__name__}", (cls,), {"forward": forward,
                                                          "backward": backward})
+    mutant_class.name = cls.name      # a layer may look itself up by name (tg.max_pool1d)
     object.__setattr__(layer, "__class__", mutant_class)   # past Layer.__setattr__'s registry
     return layer
 
