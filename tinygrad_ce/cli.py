@@ -267,8 +267,9 @@ def _unknown_message(command_parser, unknown):
 def add_reproduce(sub):
     p = sub.add_parser("reproduce", help="reproduce a paper's table (mnist1d), offline",
                        description="Train the MNIST-1D paper's models (logistic regression, "
-                                   "MLP, CNN) with its settings (Adam, lr 1e-2, batch 100, "
-                                   "6,000 steps) over several seeds, and print our test "
+                                   "MLP, CNN, bidirectional GRU) with its settings (Adam, "
+                                   "lr 1e-2, batch 100, 6,000 steps) over several seeds, and "
+                                   "print our test "
                                    "accuracy (mean and range) beside the paper's and the "
                                    "official notebooks' figures.")
     p.add_argument("dataset", choices=["mnist1d"])

@@ -17,7 +17,17 @@ settings (Adam, lr 1e-2) meet the initial scale they were tuned for.
 
 import numpy as np
 
-from .layers import Affine, Conv1d, Conv2d, Flatten, MaxPool2d, ReLU, Residual, Sequential
+from .layers import (
+    GRU,
+    Affine,
+    Conv1d,
+    Conv2d,
+    Flatten,
+    MaxPool2d,
+    ReLU,
+    Residual,
+    Sequential,
+)
 
 
 def torch_init(model, rng):
@@ -64,6 +74,14 @@ def mnist1d_cnn(seed=0, dtype=None):
         Conv1d(25, 25, 3, stride=2, padding=1, **kw), ReLU(),
         Conv1d(25, 25, 3, stride=2, padding=1, **kw), ReLU(),
         Flatten(), Affine(125, 10, **kw)), rng)
+
+
+def mnist1d_gru(seed=0, dtype=None):
+    """The paper's recurrent model on (N, 40, 1): a bidirectional GRU with 6 units per direction
+    over the 40 steps, every step's output (N, 40, 12) flattened into Affine(480, 10)."""
+    rng = _rng(seed)
+    return torch_init(Sequential(GRU(1, 6, bidirectional=True, rng=rng, dtype=dtype),
+                                 Affine(480, 10, rng=rng, dtype=dtype)), rng)
 
 
 def simple_convnet(input_shape=(1, 28, 28), n_classes=10, *, filters=30, kernel=5,

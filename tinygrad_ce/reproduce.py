@@ -37,8 +37,9 @@ MODELS = {
     "logistic": Entry(models.mnist1d_logistic, ROWS, 0.32),
     "mlp": Entry(models.mnist1d_mlp, ROWS, 0.68, (0.646, 0.651)),
     "cnn": Entry(models.mnist1d_cnn, CHANNELS, 0.94, (0.923, 0.925)),
+    "gru": Entry(models.mnist1d_gru, SEQUENCE, 0.91),
 }
-PAPER = {"gru": 0.91}   # rows of the paper's table that no entry of MODELS trains (yet)
+PAPER = {}   # rows of the paper's table that no entry of MODELS trains (yet)
 
 
 def train_steps(model, x, t, *, steps=STEPS, batch_size=BATCH, lr=LR, seed=0):
