@@ -6,6 +6,8 @@ Layers of the package, imports pointing one way:
     tensor, functional    the Tensor and the functions made from the registry
     tape, grad, interop   the printable tape, tg.grad, NumPy's functions on Tensors
     gradcheck, testing    checking gradients; hypothesis strategies for your own tests
+    differences, report,  finite differences that estimate their own error; the reports;
+      vjp, layer_state    check_vjp for any framework; what a layer keeps on self
     layers/, check_layer  layers by hand and on the tape; their three-way check
     optim/, data, datasets/, serialize   training: optimizers, batches, data, checkpoints
     viz, trace, cli       seeing backprop: graph pictures, the backward trace; the command line
