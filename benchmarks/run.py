@@ -166,7 +166,8 @@ def main(argv=None):
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}, NumPy {np.__version__}{versions()}, BLAS threads "
           f"{args.threads} ({'; '.join(sorted(BLAS))}), {repeats} interleaved rounds of fresh "
-          f"processes (medians of {args.clock} time){', glibc malloc thresholds raised for all' if TUNED else ''}\n")
+          f"processes (medians of {args.clock} time)"
+          f"{', glibc malloc thresholds raised for all' if TUNED else ''}\n")
     table.print()
     print()
     for note in notes:

@@ -8,6 +8,7 @@ Layers of the package, imports pointing one way:
     gradcheck, testing    checking gradients; hypothesis strategies for your own tests
     layers/, check_layer  layers by hand and on the tape; their three-way check
     optim/, data, datasets/, serialize   training: optimizers, batches, data, checkpoints
+    replay                tg.compile: a step recorded once, replayed as a flat list of NumPy calls
     viz, trace, cli       seeing backprop: graph pictures, the backward trace; the command line
 """
 
@@ -46,11 +47,14 @@ from .layers import (  # noqa: E402
 from .serialize import load, save  # noqa: E402
 from .trace import trace  # noqa: E402
 
+# a replayed step (tg.compile): record once, replay as a flat list of NumPy calls
+from .replay import compile  # noqa: E402,A004
+
 __version__ = "0.1.0"
 
 __all__ = ["Tensor", "grad", "no_grad", "enable_grad", "detect_anomaly", "get_default_dtype",
            "set_default_dtype", "gradcheck", "gradgradcheck", "numerical_gradient", "layers",
            "Layer", "Affine", "Sigmoid", "ReLU", "Tanh", "Softmax", "Dropout", "BatchNorm",
            "SoftmaxWithLoss", "SigmoidWithLoss", "Sequential", "check_layer", "data",
-           "datasets", "optim", "save", "load", "viz", "trace",
+           "datasets", "optim", "save", "load", "viz", "trace", "compile",
            *sorted(_FUNCTIONS)]

@@ -8,6 +8,7 @@ gradient.
 """
 
 import contextlib
+import functools
 import operator
 import traceback
 
@@ -18,6 +19,7 @@ class _State:
     grad_enabled = True
     anomaly = False
     tracer = None     # set by tg.trace(): called once per backward step
+    recorder = None   # set by tg.compile while it records a step: told about each event
 
 
 STATE = _State()
@@ -52,6 +54,17 @@ class detect_anomaly(contextlib.ContextDecorator):
 
     def __exit__(self, *exc):
         STATE.anomaly = self.prev
+
+
+def replayable(method):
+    """Mark a method whose effect tg.compile replays by calling it again (an optimizer's
+    ``step``, ``zero_grad``): while a step is recorded, the recorder is told of the call."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        if STATE.recorder is None:
+            return method(self, *args, **kwargs)
+        return STATE.recorder.call(method, self, args, kwargs)
+    return wrapper
 
 
 def creation_site():

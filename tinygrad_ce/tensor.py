@@ -64,11 +64,17 @@ class Tensor:
         if STATE.anomaly:
             op._where = autograd.creation_site()
             autograd.check_finite(op, "forward", [y])
+        out = None
         if STATE.grad_enabled:
             for x in xs:
                 if x.requires_grad:
-                    return cls._record(op, xs, y)
-        return cls._make(y)
+                    out = cls._record(op, xs, y)
+                    break
+        if out is None:
+            out = cls._make(y)
+        if STATE.recorder is not None:
+            STATE.recorder.forward(op, xs, out)
+        return out
 
     @classmethod
     def _record(cls, op, xs, y):
@@ -109,6 +115,8 @@ class Tensor:
 
     @data.setter
     def data(self, value):
+        if STATE.recorder is not None:
+            STATE.recorder.refuse("fn replaces a Tensor's data (.data = ...)")
         if self._locks:
             raise ValueError("Tensor.data: cannot replace data that a live tape still needs for "
                              "backward; call backward() first, or work on a detached copy")
@@ -130,7 +138,10 @@ class Tensor:
         if self._data.size != 1:
             raise ValueError(f"item: only a one-element Tensor converts to a number, this one "
                              f"has shape {self.shape}; index or reduce it first")
-        return self._data.item()
+        value = self._data.item()
+        if STATE.recorder is not None:
+            STATE.recorder.item(self, value)
+        return value
 
     def detach(self):
         """A Tensor sharing the data, with no history and no gradient."""
@@ -146,6 +157,7 @@ class Tensor:
         self.requires_grad = bool(flag)
         return self
 
+    @autograd.replayable
     def zero_grad(self):
         """Forget the accumulated gradient (``.grad`` becomes None)."""
         self.grad = None
@@ -199,7 +211,11 @@ class Tensor:
         """
         g = seed_gradient(self, grad, "backward")
         retain = create_graph if retain_graph is None else retain_graph
+        if STATE.recorder is not None:
+            STATE.recorder.backward(self, grad, retain, create_graph)
         autograd.run_backward([self], [g], retain_graph=retain, create_graph=create_graph)
+        if STATE.recorder is not None:
+            STATE.recorder.backward_done()
 
     def tape(self):
         """The tape entries this Tensor depends on, in the order they ran (printable)."""
@@ -221,6 +237,8 @@ class Tensor:
         return array_function(func, args, kwargs)
 
     def __bool__(self):
+        if STATE.recorder is not None:
+            STATE.recorder.refuse("fn branches on a Tensor's value (bool)")
         if self._data.size != 1:
             raise ValueError(f"the truth value of a Tensor with {self.size} elements (shape "
                              f"{self.shape}) is ambiguous; use t.data.any() or t.data.all()")
@@ -246,6 +264,8 @@ class Tensor:
         return Tensor.apply(GetItem(index_data(index)), self)
 
     def __setitem__(self, index, value):
+        if STATE.recorder is not None:
+            STATE.recorder.refuse("fn writes into a Tensor (t[...] = ...)")
         if self.requires_grad and STATE.grad_enabled:
             raise ValueError("setitem: an in-place write to a Tensor that requires grad would "
                              "bypass the tape; build a new Tensor (e.g. tg.where) or write "

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ..autograd import replayable
 from ..tensor import Tensor
 
 
@@ -28,6 +29,7 @@ class Optimizer:
         self.state = [{} for _ in self.params]
         self.steps = 0
 
+    @replayable
     def zero_grad(self):
         """Forget the gradients of every parameter."""
         for p in self.params:
