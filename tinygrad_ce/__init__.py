@@ -30,6 +30,7 @@ from . import (  # noqa: E402
 )
 from . import interop as _interop  # noqa: E402,F401
 from .check_layer import check_layer  # noqa: E402
+from .convolution import col2im, conv1d, conv2d, im2col  # noqa: E402
 from .gradcheck import gradcheck, gradgradcheck, numerical_gradient  # noqa: E402
 from .layers import (  # noqa: E402
                      Affine,
@@ -44,11 +45,9 @@ from .layers import (  # noqa: E402
                      SoftmaxWithLoss,
                      Tanh,
 )
+from .replay import compile  # noqa: E402,A004  (tg.compile: a replayed step)
 from .serialize import load, save  # noqa: E402
 from .trace import trace  # noqa: E402
-
-# a replayed step (tg.compile): record once, replay as a flat list of NumPy calls
-from .replay import compile  # noqa: E402,A004
 
 __version__ = "0.1.0"
 
@@ -57,4 +56,5 @@ __all__ = ["Tensor", "grad", "no_grad", "enable_grad", "detect_anomaly", "get_de
            "Layer", "Affine", "Sigmoid", "ReLU", "Tanh", "Softmax", "Dropout", "BatchNorm",
            "SoftmaxWithLoss", "SigmoidWithLoss", "Sequential", "check_layer", "data",
            "datasets", "optim", "save", "load", "viz", "trace", "compile",
+           "conv1d", "conv2d", "im2col", "col2im",
            *sorted(_FUNCTIONS)]

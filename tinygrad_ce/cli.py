@@ -1,4 +1,10 @@
-"""Command line: ``tinygrad-ce train | gradcheck | graph | trace``, or python -m tinygrad_ce."""
+"""Command line: ``tinygrad-ce train | gradcheck | graph | trace``, or python -m tinygrad_ce.
+
+Each subcommand is one builder function decorated with ``@command``: it adds its parser and
+sets ``run``. ``main`` runs the chosen one inside ``command.run``, which turns every failure
+into one line on stderr (exit 2), Ctrl-C into exit 130 and a closed pipe into a quiet exit.
+Adding a subcommand is adding one builder; adding an option is one line in its builder.
+"""
 
 import argparse
 import difflib
@@ -6,7 +12,17 @@ import sys
 
 import numpy as np
 
+from . import __version__
 from . import train as T
+from .command import CommandError, Interrupted, check_output, run
+
+COMMANDS = []  # the builders, in the order --help lists the subcommands
+
+
+def command(build):
+    """Register ``build(sub)``, which adds one subcommand to the parser ``sub``."""
+    COMMANDS.append(build)
+    return build
 
 
 def positive_int(text):
@@ -23,6 +39,7 @@ def positive_float(text):
     return value
 
 
+@command
 def add_train(sub):
     p = sub.add_parser("train", help="train a model and print its accuracy",
                        description="Train a model on the tape and report train and test "
@@ -52,24 +69,34 @@ def add_train(sub):
 
 def run_train(args):
     if not 0 <= args.dropout < 1:
-        raise ValueError(f"--dropout must be in [0, 1), got {args.dropout}")
+        raise CommandError(f"--dropout must be in [0, 1), got {args.dropout}")
     if args.weight_decay < 0:
-        raise ValueError(f"--weight-decay must be >= 0, got {args.weight_decay}")
+        raise CommandError(f"--weight-decay must be >= 0, got {args.weight_decay}")
+    if args.save:
+        check_output(args.save, "--save", (".npz",))
+    if args.plot:
+        check_output(args.plot, "--plot", T.PLOT_SUFFIXES)
+        T.require_matplotlib()
     train, test = T.load_dataset(args.dataset, args.data_root, args.download, args.seed)
     if not args.no_standardize:
         train, test = T.standardize(train, test)
     n_in, n_classes = train[0].shape[1], int(max(train[1].max(), test[1].max())) + 1
+    if args.model == "mlp":
+        T.check_memory(n_in, args.hidden, n_classes, len(train[0]), args.batch_size)
     model, loss_layer = T.build_model(args.model, n_in, n_classes, args.hidden, args.seed,
                                       args.dropout if args.model == "mlp" else 0.0)
     closure_based = args.optimizer in ("lbfgs", "newton")
     optimizer = T.build_optimizer(args.optimizer, model.params(), args.lr,
                                   0.0 if closure_based else args.weight_decay)
     print(f"training {args.model} on {args.dataset} ({len(train[0])} train, {len(test[0])} test, "
-          f"{n_in} features, {n_classes} classes) with {args.optimizer}")
-    history = T.fit(model, loss_layer, optimizer, train, test, epochs=args.epochs,
-                    batch_size=args.batch_size, seed=args.seed, n_classes=n_classes,
-                    l2=args.weight_decay if closure_based else 0.0,
-                    log=None if args.quiet else print, progress=not args.quiet)
+          f"{n_in} features, {n_classes} classes) with {args.optimizer}", flush=True)
+    try:
+        history = T.fit(model, loss_layer, optimizer, train, test, epochs=args.epochs,
+                        batch_size=args.batch_size, seed=args.seed, n_classes=n_classes,
+                        l2=args.weight_decay if closure_based else 0.0,
+                        log=None if args.quiet else print, progress=not args.quiet)
+    except KeyboardInterrupt:
+        raise Interrupted(_save_interrupted(model, args.save)) from None
     print(f"train accuracy {history['train_accuracy'][-1]:.4f}")
     print(f"test accuracy {history['test_accuracy'][-1]:.4f}  ({history['seconds']:.1f} s)")
     if args.save:
@@ -81,6 +108,15 @@ def run_train(args):
     return 0
 
 
+def _save_interrupted(model, path):
+    """Ctrl-C during training: keep the parameters so far when --save was given."""
+    if not path:
+        return "nothing was saved (give --save PATH to keep the parameters so far)"
+    model.save(path)
+    return f"saved the parameters so far to {path}"
+
+
+@command
 def add_gradcheck(sub):
     from .layers import catalogue
     p = sub.add_parser("gradcheck", help="check every built-in layer three ways",
@@ -124,6 +160,7 @@ def tiny_step(seed=0, batch=2):
     return loss, tr
 
 
+@command
 def add_graph(sub):
     p = sub.add_parser("graph", help="draw the graph of one step of a small network",
                        description="Write the graph of one training step of a small two-layer "
@@ -138,14 +175,18 @@ def add_graph(sub):
 
 
 def run_graph(args):
-    from .viz import render
+    from .viz import render, require_dot
+    path = check_output(args.output, "-o", (".svg", ".png", ".dot"))
+    if path.suffix.lower() == ".png":
+        require_dot("-o " + str(path))
     loss, tr = tiny_step(args.seed)
-    path = render(loss, args.output, trace=None if args.no_values else tr, expand=args.expand,
+    path = render(loss, path, trace=None if args.no_values else tr, expand=args.expand,
                   values=not args.no_values)
     print(f"wrote {path}")
     return 0
 
 
+@command
 def add_trace(sub):
     p = sub.add_parser("trace", help="print the backward trace of one step on a tiny batch",
                        description="Print each backward step of one training step of a small "
@@ -175,13 +216,12 @@ def _unknown_message(command_parser, unknown):
 
 def parser():
     p = argparse.ArgumentParser(prog="tinygrad-ce", description="tinygrad_ce: learn, teach and "
-                                "test backpropagation")
+                                "test backpropagation", epilog=T.THREADS_HELP)
+    p.add_argument("--version", action="version", version=f"tinygrad-ce {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    add_train(sub)
-    add_gradcheck(sub)
-    add_graph(sub)
-    add_trace(sub)
+    for build in COMMANDS:
+        build(sub)
     return p
 
 
@@ -191,11 +231,8 @@ def main(argv=None):
     if unknown:
         sub = next(a for a in p._actions if isinstance(a, argparse._SubParsersAction))
         sub.choices[args.command].error(_unknown_message(sub.choices[args.command], unknown))
-    try:
-        return args.run(args)
-    except (ValueError, OSError, FloatingPointError, RuntimeError) as e:
-        print(f"tinygrad-ce {args.command}: error: {e}", file=sys.stderr)
-        return 2
+    T.use_fastest_threads()
+    return run(args.command, args.run, args)
 
 
 if __name__ == "__main__":

@@ -274,11 +274,72 @@ def _bce(cls, draw):
     return {"reduction": draw(st.sampled_from(["mean", "sum", "none"]))}, [z, t]
 
 
+@st.composite
+def conv_geometry(draw, n=None):
+    """(x shape, kernel, stride, padding) over 1 or 2 spatial axes, the kernel fitting."""
+    n = draw(st.integers(1, 2)) if n is None else n
+    k = tuple(draw(st.integers(1, 3)) for _ in range(n))
+    s = tuple(draw(st.integers(1, 2)) for _ in range(n))
+    p = tuple(draw(st.integers(0, ki // 2)) for ki in k)
+    sizes = tuple(draw(st.integers(max(1, ki - 2 * pi), ki + 3)) for ki, pi in zip(k, p))
+    return (draw(st.integers(1, 2)), draw(st.integers(1, 2))) + sizes, k, s, p
+
+
+def _conv(cls, draw):
+    shape, k, s, p = draw(conv_geometry(cls.n))
+    f = draw(st.integers(1, 3))
+    inputs = [_elements(cls, draw, shape), _elements(cls, draw, (f, shape[1]) + k)]
+    if draw(st.booleans()):
+        inputs.append(_elements(cls, draw, (f,)))
+    return {"stride": s, "padding": p}, inputs
+
+
+def _im2col(cls, draw):
+    shape, k, s, p = draw(conv_geometry())
+    return {"kernel_size": k, "stride": s, "padding": p}, [_elements(cls, draw, shape)]
+
+
+def _col2im(cls, draw):
+    from .ops.conv import im2col_array
+    shape, k, s, p = draw(conv_geometry())
+    cols_shape = im2col_array(np.zeros(shape), k, s, p).shape
+    return ({"x_shape": shape, "kernel_size": k, "stride": s, "padding": p},
+            [_elements(cls, draw, cols_shape)])
+
+
+def _pool(cls, draw):
+    shape, k, s, p = draw(conv_geometry(cls.n))
+    stride = None if draw(st.booleans()) and all(o >= k for o, k in zip(shape[2:], k)) else s
+    x = draw(_distinct(shape)) if cls.kind == "max_pool" else _elements(cls, draw, shape)
+    return {"kernel_size": k, "stride": stride, "padding": p}, [x]
+
+
+def _windowed(cls, draw):
+    from .ops.conv import out_sizes
+    shape, k, s, p = draw(conv_geometry())
+    y_shape = shape[:2] + out_sizes(shape[2:], k, s, p, cls.name)
+    geometry = {"kernel_size": k, "stride": s, "padding": p}
+    if cls.kind == "avg_unpool":
+        return {"x_shape": shape, **geometry}, [_elements(cls, draw, y_shape)]
+    idx = draw(hnp.arrays(np.int64, y_shape + (1,), elements=st.integers(0, int(np.prod(k)) - 1)))
+    if cls.name == "window_gather":
+        return {"idx": idx, **geometry}, [_elements(cls, draw, shape)]
+    return {"idx": idx, "x_shape": shape, **geometry}, [_elements(cls, draw, y_shape)]
+
+
+def _pad(cls, draw):
+    shape = draw(shapes(min_dims=1))
+    widths = [(draw(st.integers(0, 2)), draw(st.integers(0, 2))) for _ in shape]
+    return {"pad_width": draw(st.sampled_from([widths, 1]))}, [_elements(cls, draw, shape)]
+
+
 DRAWERS = {"unary": _unary, "binary": _binary, "binary_tie": _binary_tie, "matmul": _matmul,
            "where": _where, "clip": _clip, "reduce": _reduce, "reshape": _reshape,
            "transpose": _transpose, "getitem": _getitem, "index_add": _index_add,
            "join": _join, "broadcast_to": _broadcast_to, "softmax": _softmax,
-           "cross_entropy": _cross_entropy, "bce": _bce}
+           "cross_entropy": _cross_entropy, "bce": _bce, "conv": _conv, "im2col": _im2col,
+           "col2im": _col2im, "max_pool": _pool, "avg_pool": _pool, "window_index": _windowed,
+           "avg_unpool": _windowed, "pad": _pad}
 
 
 @st.composite

@@ -1,11 +1,12 @@
 """The training loop behind ``tinygrad-ce train`` and the examples: models, fit, accuracy."""
 
+import os
 import sys
 import time
 
 import numpy as np
 
-from . import datasets, optim
+from . import datasets, optim, threads
 from .autograd import no_grad
 from .data import DataLoader
 from .layers import Affine, Dropout, ReLU, Sequential, SigmoidWithLoss, SoftmaxWithLoss
@@ -14,6 +15,9 @@ from .tensor import Tensor
 MODELS = ("logistic", "softmax", "mlp")
 OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam", "lbfgs", "newton")
 DATASETS = ("digits", "iris", "spiral", "mnist", "cifar10")
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+THREADS_HELP = threads.HELP
+use_fastest_threads = threads.use_fastest
 
 
 def load_dataset(name, root=None, download=False, seed=0):
@@ -61,6 +65,24 @@ def build_model(kind, n_in, n_classes, hidden=256, seed=0, dropout=0.0):
     raise ValueError(f"unknown model {kind!r}; choose one of {', '.join(MODELS)}")
 
 
+def check_memory(n_in, hidden, n_classes, n_rows, batch_size):
+    """Refuse an MLP whose arrays cannot fit in this machine's memory, before allocating."""
+    weights = n_in * hidden + hidden + hidden * n_classes + n_classes
+    # weights, gradients and two Adam moments; activations of a batch and of the whole set
+    needed = 8 * (4 * weights + 3 * hidden * (batch_size + n_rows))
+    available = _physical_memory()
+    if available and needed > available:
+        raise ValueError(f"--hidden {hidden} needs about {needed / 2**30:.3g} GiB but this "
+                         f"machine has {available / 2**30:.3g} GiB; choose a smaller --hidden")
+
+
+def _physical_memory():
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
 def build_optimizer(name, params, lr=None, weight_decay=0.0):
     """One of ``OPTIMIZERS`` with a sensible default learning rate."""
     defaults = {"sgd": 0.1, "momentum": 0.01, "adagrad": 0.05, "rmsprop": 0.001, "adam": 0.003,
@@ -104,40 +126,65 @@ class NonFiniteLoss(FloatingPointError):
 
 
 class Progress:
-    """A progress bar on stderr: tqdm when installed, else a built-in one."""
+    """A progress bar on stderr: tqdm when installed, else a built-in one on a terminal.
+
+    ``say(text)`` prints a line on stdout after clearing the bar, so the two never share a line.
+    """
 
     def __init__(self, total, enabled=True):
-        self.total, self.enabled, self.done, self.bar = total, enabled, 0, None
+        self.total, self.enabled, self.done, self.bar, self.width = total, enabled, 0, None, 0
         if enabled:
             try:
                 from tqdm import tqdm
                 self.bar = tqdm(total=total, file=sys.stderr, leave=False)
             except ImportError:
-                pass
+                self.enabled = sys.stderr.isatty()
 
     def update(self, text):
         self.done += 1
-        if not self.enabled:
-            return
         if self.bar is not None:
             self.bar.set_postfix_str(text, refresh=False)
             self.bar.update(1)
-        elif sys.stderr.isatty():
+        elif self.enabled:
             filled = int(30 * self.done / self.total)
-            sys.stderr.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {text}")
+            line = f"[{'#' * filled}{'.' * (30 - filled)}] {text}"
+            sys.stderr.write("\r" + line)
             sys.stderr.flush()
+            self.width = max(self.width, len(line))
+
+    def clear(self):
+        """Remove the bar from its line (tqdm redraws it at the next update)."""
+        if self.bar is not None:
+            self.bar.clear()
+        elif self.width:
+            sys.stderr.write("\r" + " " * self.width + "\r")
+            sys.stderr.flush()
+            self.width = 0
+
+    def say(self, log, text):
+        self.clear()
+        log(text)
+        sys.stdout.flush()
 
     def close(self):
         if self.bar is not None:
             self.bar.close()
-        elif self.enabled and sys.stderr.isatty():
-            sys.stderr.write("\r" + " " * 100 + "\r")
+        self.clear()
 
 
 def _check_finite(loss, epoch, step, lr):
     if not np.isfinite(loss):
         raise NonFiniteLoss(f"the loss became {loss} at epoch {epoch}, step {step}; training "
                             f"stopped. Try a smaller learning rate (now {lr}).")
+
+
+def objective(model, loss_layer, x, y, l2=0.0):
+    """The loss ``fit`` minimises on ``(x, y)``, without the tape, in eval mode."""
+    model.eval()
+    with no_grad():
+        loss = float(loss_layer.forward(model.forward(x), y))
+    model.train()
+    return loss + 0.5 * l2 * sum(float(np.sum(p.data ** 2)) for p in model.params())
 
 
 def fit(model, loss_layer, optimizer, train, test, *, epochs=10, batch_size=100, seed=0,
@@ -168,8 +215,10 @@ def fit(model, loss_layer, optimizer, train, test, *, epochs=10, batch_size=100,
                     if not isinstance(optimizer, optim.Newton):
                         loss.backward()
                     return loss
-                loss = float(optimizer.step(closure).data) if full_batch else None
-                if not full_batch:
+                if full_batch:  # the loss after the step, as the epoch line should show
+                    optimizer.step(closure)
+                    loss = objective(model, loss_layer, xb, yb, l2)
+                else:
                     loss = float(closure().data)
                     optimizer.step()
                 _check_finite(loss, epoch, step, lr)
@@ -179,24 +228,30 @@ def fit(model, loss_layer, optimizer, train, test, *, epochs=10, batch_size=100,
             history["train_accuracy"].append(accuracy(model, x, t))
             history["test_accuracy"].append(accuracy(model, xt, tt))
             if log:
-                log(f"epoch {epoch:3d}  loss {history['loss'][-1]:.4f}  "
-                    f"train {history['train_accuracy'][-1]:.4f}  "
-                    f"test {history['test_accuracy'][-1]:.4f}")
+                bar.say(log, f"epoch {epoch:3d}  loss {history['loss'][-1]:.4f}  "
+                             f"train {history['train_accuracy'][-1]:.4f}  "
+                             f"test {history['test_accuracy'][-1]:.4f}")
     finally:
         bar.close()
     history["seconds"] = time.perf_counter() - start
     return history
 
 
-def plot_history(history, path):
-    """Write a PNG of the loss and accuracy curves (needs matplotlib)."""
+def require_matplotlib():
+    """matplotlib.pyplot (Agg backend), or a RuntimeError that says what to install."""
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise RuntimeError("plotting needs matplotlib: pip install 'tinygrad_ce[plot]' "
-                           "(or pip install matplotlib)") from None
+        raise RuntimeError("--plot needs matplotlib, which is not installed: pip install "
+                           "'tinygrad_ce[plot]' (or pip install matplotlib)") from None
+    return plt
+
+
+def plot_history(history, path):
+    """Write the loss and accuracy curves (PNG, SVG or PDF, by suffix; needs matplotlib)."""
+    plt = require_matplotlib()
     epochs = np.arange(1, len(history["loss"]) + 1)
     fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.5))
     a.plot(epochs, history["loss"])

@@ -129,7 +129,8 @@ def render(y, path, **kwargs):
     """Write the graph of ``y`` to ``path``: .svg, .png (or .dot for the text).
 
     Uses Graphviz's ``dot`` when installed; without it, SVG is drawn by a simple built-in
-    layout and PNG is an error that says what to install. Returns the path.
+    layout and PNG is an error that says what to install. If dot fails (a missing folder, say),
+    the error carries dot's own message. Returns the path.
     """
     path = pathlib.Path(path)
     fmt = path.suffix.lower().lstrip(".")
@@ -139,15 +140,32 @@ def render(y, path, **kwargs):
     if fmt == "dot":
         path.write_text(dot_text)
     elif shutil.which("dot"):
-        subprocess.run(["dot", f"-T{fmt}", "-o", str(path)], input=dot_text.encode(),
-                       check=True, capture_output=True)
+        run_dot(dot_text, fmt, path)
     elif fmt == "svg":
         path.write_text(simple_svg(y, **{k: v for k, v in kwargs.items() if k != "expand"}))
     else:
-        raise RuntimeError("render: PNG needs Graphviz's dot program, which is not installed; "
+        require_dot("render")
+    return path
+
+
+def require_dot(who):
+    """A RuntimeError that says what to install when Graphviz's dot is missing."""
+    if not shutil.which("dot"):
+        raise RuntimeError(f"{who}: PNG needs Graphviz's dot program, which is not installed; "
                            "install graphviz (apt-get install graphviz, brew install graphviz "
                            "or conda install graphviz), or write .svg instead")
-    return path
+
+
+def run_dot(dot_text, fmt, path=None):
+    """Graphviz's output in ``fmt`` (bytes), written to ``path`` if given; dot's own message in
+    the error when it fails."""
+    command = ["dot", f"-T{fmt}"] + (["-o", str(path)] if path is not None else [])
+    done = subprocess.run(command, input=dot_text.encode(), capture_output=True)
+    if done.returncode != 0:
+        said = " ".join(done.stderr.decode(errors="replace").split()) or f"exit {done.returncode}"
+        where = f" {path}" if path is not None else ""
+        raise RuntimeError(f"render: Graphviz's dot could not write{where}: {said}")
+    return done.stdout
 
 
 def simple_svg(y, *, trace=None, values=True):
@@ -192,16 +210,15 @@ def simple_svg(y, *, trace=None, values=True):
 
 
 class Graph:
-    """A graph for notebooks: SVG in Jupyter when Graphviz is installed, text otherwise."""
+    """A graph for notebooks: Graphviz's SVG when dot is installed, else the built-in SVG."""
 
     def __init__(self, y, **kwargs):
         self.y, self.kwargs, self.dot = y, kwargs, to_dot(y, **kwargs)
 
     def _repr_svg_(self):
-        if not shutil.which("dot"):
-            return None  # Jupyter then shows the text repr
-        return subprocess.run(["dot", "-Tsvg"], input=self.dot.encode(), check=True,
-                              capture_output=True).stdout.decode()
+        if shutil.which("dot"):
+            return run_dot(self.dot, "svg").decode()
+        return simple_svg(self.y, **{k: v for k, v in self.kwargs.items() if k != "expand"})
 
     def __repr__(self):
         return str(self.y.tape()) if self.y.requires_grad else self.dot

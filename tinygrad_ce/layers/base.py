@@ -108,10 +108,10 @@ class Layer:
         save(self.state(), path)
 
     def load(self, path):
-        """Read parameters and buffers saved by ``save``; shapes must match."""
-        from ..serialize import load
-        self.load_state(load(path))
-        return self
+        """Read parameters and buffers saved by ``save``, all or nothing: names and shapes must
+        match exactly, else nothing changes."""
+        from ..serialize import load_into
+        return load_into(self, path)
 
     def zero_grad(self):
         """Forget the accumulated gradients of every parameter."""

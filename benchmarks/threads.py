@@ -1,0 +1,58 @@
+"""BLAS threads: the default workloads with 1 thread and with every core, idle and loaded.
+
+    python benchmarks/threads.py [--repeat 2]
+
+Each workload runs in a fresh process with OMP_NUM_THREADS and OPENBLAS_NUM_THREADS set (the
+user's choice, which tinygrad_ce never overrides); "loaded" runs as many busy processes as
+there are cores beside it. Prints the best wall time of each cell.
+"""
+
+import argparse
+import os
+import pathlib
+import subprocess
+import sys
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+WORKLOADS = {
+    "tinygrad-ce train --quiet": [sys.executable, "-m", "tinygrad_ce", "train", "--quiet"],
+    "examples/softmax_regression.py": [sys.executable, "examples/softmax_regression.py"],
+    "examples/two_layer_net.py": [sys.executable, "examples/two_layer_net.py"],
+    "examples/quickstart.py": [sys.executable, "examples/quickstart.py"],
+}
+
+
+def wall_time(command, threads):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS=str(threads),
+               OPENBLAS_NUM_THREADS=str(threads), MPLBACKEND="Agg")
+    start = time.perf_counter()
+    subprocess.run(command, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def busy_processes(n):
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=2)
+    args = parser.parse_args()
+    cores = os.cpu_count() or 1
+    print(f"{cores} cores, load average {os.getloadavg()[0]:.2f} at the start")
+    print(f"{'workload':34s} {'machine':8s} {'1 thread':>9s} {f'{cores} threads':>10s}")
+    for name, command in WORKLOADS.items():
+        for machine in ("idle", "loaded"):
+            load = busy_processes(cores) if machine == "loaded" else []
+            try:
+                best = [min(wall_time(command, n) for _ in range(args.repeat)) for n in (1, cores)]
+            finally:
+                for p in load:
+                    p.kill()
+                    p.wait()
+            print(f"{name:34s} {machine:8s} {best[0]:8.2f}s {best[1]:9.2f}s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
