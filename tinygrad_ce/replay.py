@@ -74,7 +74,7 @@ class Compiled:
         return self._record(key, args, kwargs)
 
     def _record(self, key, args, kwargs, again=False):
-        recorder = Recorder(args, kwargs)
+        recorder = Recorder(self.fn, args, kwargs)
         STATE.recorder = recorder
         try:
             result = self.fn(*args, **kwargs)
@@ -123,12 +123,13 @@ class Recorder:
     of an op.
     """
 
-    def __init__(self, args, kwargs):
+    def __init__(self, fn, args, kwargs):
         self.start = next_seq()              # Tensors older than this existed before the call
         self.n_slots, self.depth, self.refused = 0, 0, None
         self.slot_of, self.slot_of_data, self.keep = {}, {}, []
         self.work_of, self.arg_where = {}, {}
         self.arg_loads, self.external_loads, self.constants = [], [], []
+        self.captured, self.captured_loads = captured_arrays(fn), []
         self.steps, self.block = [], None
         self.watched, self.stepped, self.cleared, self.unexplained = [], set(), set(), []
         self.items, self.leaves, self.marks = {}, [], []
@@ -162,13 +163,17 @@ class Recorder:
             return slot
         if x._seq < self.start:              # a parameter or a Tensor made outside fn
             slot = self._new_slot(tensor=x)
-            self.external_loads.append((slot, x))
+            self.external_loads.append((slot, x, x.shape, x.dtype, x.requires_grad))
             self.watched.append((x, x._data, np.array(x._data, copy=True)))
             return slot
         if x.requires_grad:
             self.refuse(f"fn creates a leaf Tensor of shape {x.shape} that requires grad; "
                         "create parameters outside fn (or pass them as arguments)")
         slot = self.slot_of_data.get(id(x._data))   # a Tensor around an argument's array
+        source = self.captured.get(id(x._data))
+        if slot is None and source is not None:      # ... or around an array fn captured
+            slot = self._new_slot(data=x._data)
+            self.captured_loads.append((slot, source, x._data.shape, x._data.dtype))
         if slot is None:
             if x._data.ndim or x._data.flags.writeable:
                 self.refuse(f"fn builds a Tensor of shape {x.shape} from data that is not an "
@@ -348,11 +353,21 @@ class Program:
         self.n_slots, self.output = rec.n_slots, output
         self.arg_loads, self.external_loads = rec.arg_loads, rec.external_loads
         self.constants, self.unexplained = rec.constants, rec.unexplained
+        self.captured_loads = rec.captured_loads
         self.steps = [(kind, payload) for kind, payload in rec.steps]
         self.pinned = [v for v in rec.keep if not isinstance(v, Tensor) or v._seq < rec.start]
 
     def valid(self):
-        """Guard on state: gradients fn left None without zero_grad must still be None."""
+        """The guard on state: parameters and captured arrays keep their shapes, dtypes and
+        requires_grad; gradients fn left None without zero_grad are still None."""
+        for _, t, shape, dtype, requires_grad in self.external_loads:
+            d = t._data
+            if d.shape != shape or d.dtype != dtype or t.requires_grad != requires_grad:
+                return False
+        for _, source, shape, dtype in self.captured_loads:
+            d = read_captured(source)
+            if type(d) is not np.ndarray or d.shape != shape or d.dtype != dtype:
+                return False
         return all(t.grad is None for t in self.unexplained)
 
     def run(self, args, kwargs):
@@ -360,8 +375,10 @@ class Program:
         for slot, where, is_tensor in self.arg_loads:
             value = args[where[1]] if where[0] == "pos" else kwargs[where[1]]
             vals[slot] = value._data if is_tensor else value
-        for slot, t in self.external_loads:
+        for slot, t, *_ in self.external_loads:
             vals[slot] = t._data
+        for slot, source, *_ in self.captured_loads:
+            vals[slot] = read_captured(source)
         for slot, data in self.constants:
             vals[slot] = data
         for kind, payload in self.steps:
@@ -426,3 +443,31 @@ def fetch(target, args, kwargs):
     if isinstance(target, Tensor):
         return target
     return args[target[1]] if target[0] == "pos" else kwargs[target[1]]
+
+
+def captured_arrays(fn):
+    """The ndarrays fn names directly, from its closure or its module's globals: id -> where
+    to read the current one (a closure cell, or the globals dict and the name)."""
+    found = {}
+    code, cells = getattr(fn, "__code__", None), getattr(fn, "__closure__", None) or ()
+    if code is None:
+        return found
+    for cell in cells:
+        try:
+            value = cell.cell_contents
+        except ValueError:               # an empty cell
+            continue
+        if type(value) is np.ndarray:
+            found[id(value)] = (cell, None)
+    names = getattr(fn, "__globals__", {})
+    for name in code.co_names:
+        value = names.get(name)
+        if type(value) is np.ndarray:
+            found.setdefault(id(value), (names, name))
+    return found
+
+
+def read_captured(source):
+    """The current array in a closure cell or a global name."""
+    where, name = source
+    return where.cell_contents if name is None else where.get(name)

@@ -6,8 +6,42 @@ from .base import Op, data_of
 
 
 def _stable_sigmoid(x):
-    # sigmoid(x) = exp(-log(1 + exp(-x))): logaddexp never overflows, so neither does this
-    return np.exp(-np.logaddexp(0, -x))
+    """sigmoid(x) = 1 / (1 + exp(-x)), computed in place in one new array.
+
+    x is first raised to -L, L the largest float whose exp is finite, so exp(-x) never
+    overflows (no warning, and no costly np.errstate); the rare elements below -L then get
+    exp(x), which is sigmoid(x) to the last bit there. (The textbook stable form
+    exp(-logaddexp(0, -x)) is 3x slower in float64 and 10x in float32, where NumPy's logaddexp
+    has no vectorised loop.)
+    """
+    low = _lowest_input(x.dtype)
+    z = np.maximum(x, low)
+    if type(z) is not np.ndarray:   # a 0-d input gives a NumPy scalar: make it an array
+        z = np.array(z)
+    np.negative(z, out=z)
+    np.exp(z, out=z)
+    z += 1
+    np.reciprocal(z, out=z)
+    if z.size and x.min() < low:
+        below = x < low
+        z[below] = np.exp(x[below])
+    return z
+
+
+_LOWEST = {}
+
+
+def _lowest_input(dtype):
+    """-L for a float dtype (float64 for others): exp(L) is the largest finite exp."""
+    low = _LOWEST.get(dtype)
+    if low is None:
+        float_type = dtype.type if dtype.kind == "f" else np.float64
+        top = float_type(np.log(np.finfo(float_type).max))
+        with np.errstate(over="ignore"):       # the rounded log may sit just above
+            while not np.isfinite(np.exp(top)):
+                top = np.nextafter(top, float_type(0))
+        low = _LOWEST[dtype] = -top
+    return low
 
 
 class Exp(Op):
@@ -79,7 +113,10 @@ class Sigmoid(Op):
         return _stable_sigmoid(x)
 
     def backward(self, gy, x, y):
-        return (gy * y * (1 - y),)
+        gx = 1 - y      # a new array (or Tensor): the in-place products below write only to it
+        gx *= y
+        gx *= gy
+        return (gx,)
 
 
 class ReLU(Op):
