@@ -264,3 +264,24 @@ def test_labels_and_layers_in_the_training_loop_are_replayed():
     assert la == lb
     for p, q in zip(pa, pb):
         np.testing.assert_array_equal(p, q)
+
+
+def test_fit_and_the_command_line_train_the_same_with_compile(capsys):
+    from tinygrad_ce import train as T
+    from tinygrad_ce.cli import main
+    histories = []
+    for compiled in (False, True):
+        train, test = T.standardize(*T.load_dataset("iris"))
+        model, loss_layer = T.build_model("mlp", 4, 3, hidden=8, dropout=0.2)
+        opt = T.build_optimizer("momentum", model.params(), 0.05, 1e-3)
+        histories.append(T.fit(model, loss_layer, opt, train, test, epochs=2, batch_size=32,
+                               log=None, progress=False, compiled=compiled))
+    for key in ("loss", "train_accuracy", "test_accuracy"):
+        assert histories[0][key] == histories[1][key]
+    assert histories[0]["replayed"] == 0 and histories[1]["replayed"] > 0
+    outputs = []
+    for flag in ([], ["--compile"]):
+        assert main(["train", "--epochs", "2", "--hidden", "16", "--quiet", *flag]) == 0
+        outputs.append(capsys.readouterr().out.splitlines())
+    assert outputs[0][:2] == outputs[1][:2]            # the same accuracy, to the digit
+    assert outputs[1][-1].startswith("replayed ")
