@@ -203,7 +203,7 @@ class Recorder:
         if self.block is None or self.block[0] != "forward":
             self.block = ("forward", [])
             self.steps.append(self.block)
-        self.block[1].append((work, ins, self._new_slot(tensor=out)))
+        self.block[1].append((work.forward, ins, self._new_slot(tensor=out)))
 
     def backward(self, root, grad, retain_graph, create_graph):
         """``root.backward(grad, ...)`` is about to run: record the walk it will take."""
@@ -252,13 +252,14 @@ class Recorder:
                 self.unexplained.append(t)
             target = self.arg_where.get(id(t), t)
             self.leaves.append((t, target))
-            return slot, None, target
+            return slot, None, target, None
         work = self.work_of.get(id(op))
         if work is None:
-            self.refuse("backward reaches an op applied outside fn")
-        ins = tuple((self.slot_of.get(id(x)), x.requires_grad, x.shape, x.dtype)
-                    for x in op.inputs)
-        return slot, work, ins
+            return self.refuse("backward reaches an op applied outside fn")
+        ins = tuple(self.slot_of.get(id(x)) for x in op.inputs)
+        wanted = tuple((k, ins[k], x.shape, x.dtype) for k, x in enumerate(op.inputs)
+                       if x.requires_grad)
+        return slot, work.backward, ins, wanted
 
     def call(self, method, obj, args, kwargs):
         """A method whose effect is replayed by calling it again (optimizer steps, zero_grad)."""
@@ -410,31 +411,35 @@ class Program:
 
 def run_forward(block, vals):
     """Each op's own forward on the slots, in the recorded order."""
-    for op, ins, out in block:
-        y = op.forward(*[vals[i] for i in ins])
+    for forward, ins, out in block:
+        y = forward(vals[ins[0]]) if len(ins) == 1 else forward(*[vals[i] for i in ins])
         vals[out] = y if type(y) is np.ndarray else np.asarray(y)
 
 
 def run_backward(payload, vals, args, kwargs):
-    """The tape walk, replayed: the same order, the same sums, nothing looked up."""
+    """The tape walk, replayed: the same order and the same sums, with every lookup done at
+    the recording (which input wants a gradient, of which shape and dtype)."""
     root, shape, dtype, walk = payload
-    pending, stored = {root: np.ones(shape, dtype=dtype)}, set()
-    for slot, op, ins in walk:
-        g = pending.pop(slot, None)
+    pending, stored = [None] * len(vals), set()
+    pending[root] = np.ones(shape, dtype=dtype)
+    for slot, backward, ins, wanted in walk:
+        g = pending[slot]
         if g is None:
             continue
-        if op is None:                         # a leaf: ins is the Tensor or its argument
+        pending[slot] = None
+        if backward is None:                   # a leaf: ins is the Tensor or its argument
             fetch(ins, args, kwargs)._accumulate(g, stored)
             continue
-        gxs = op.backward(g, *[vals[i[0]] for i in ins], vals[slot])
-        for (i, requires_grad, shape, dtype), gx in zip(ins, gxs):
-            if gx is None or not requires_grad:
+        gxs = backward(g, *[vals[i] for i in ins], vals[slot])
+        for k, i, shape, dtype in wanted:
+            gx = gxs[k]
+            if gx is None:
                 continue
             if gx.shape != shape:
-                gx = unbroadcast(gx, shape, op)
-            if gx.dtype != dtype:
+                gx = unbroadcast(gx, shape, backward.__self__)
+            if gx.dtype is not dtype and gx.dtype != dtype:
                 gx = gx.astype(dtype)
-            prev = pending.get(i)
+            prev = pending[i]
             pending[i] = gx if prev is None else prev + gx
 
 
