@@ -115,7 +115,10 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
     p.add_argument("--repeats", type=int, default=5, help="interleaved rounds (fresh processes)")
     p.add_argument("--quick", action="store_true", help="fewer rounds and sizes")
-    p.add_argument("--only", help="comma-separated workloads to run (W1,W2,W3,W4,W5,LINEAR)")
+    p.add_argument("--only", help="comma-separated workloads to run "
+                                  "(W1,W2,W3,W4,W5,LINEAR,PRINT,CONV,GRU)")
+    p.add_argument("--print-ops", type=int, default=100_000,
+                   help="length of the chain whose tape, DOT and trace are printed")
     p.add_argument("--clock", choices=["cpu", "wall"], default="cpu",
                    help="time measured: CPU time of the process (default; robust while other "
                         "processes share the cores) or wall-clock time")
@@ -162,6 +165,10 @@ def main(argv=None):
                          "(target: full <= 0.5 s, fast <= 2 ms)")
     if wanted("LINEAR"):
         notes += linearity(args.quick, args.threads)
+    if wanted("PRINT"):
+        r = run_one(["PRINT", "tinygrad_ce", str(args.print_ops)], args.threads)
+        notes.append(f"printing a {args.print_ops:,}-op chain: tape {r['tape']:.2f} s, DOT "
+                     f"{r['dot']:.2f} s, backward trace {r['trace']:.2f} s")
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}, NumPy {np.__version__}{versions()}, BLAS threads "

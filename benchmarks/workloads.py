@@ -229,6 +229,8 @@ def main(name, contender, *args):
         out.update(gradcheck_figures(args[0] == "fast"))
     elif name == "CHAIN":
         out.update(chain_ratio(int(args[0])))
+    elif name == "PRINT":
+        out.update(printing_times(int(args[0])))
     out["blas"] = blas_kernel()       # after the contender's imports: every BLAS is loaded
     print(json.dumps(out))
 
@@ -288,6 +290,29 @@ def chain_ratio(n):
     s.backward()
     backward = time.perf_counter() - start
     return {"forward": forward, "backward": backward, "ratio": backward / forward}
+
+
+def printing_times(n):
+    """Seconds to print the tape, the DOT text and the backward trace of an n-op chain."""
+    import tinygrad_ce as tg
+    x = tg.Tensor(np.ones(4), requires_grad=True, name="x")
+    y = x
+    for _ in range(n):
+        y = y * 1.00001
+    s = y.sum()
+    times = {}
+    start = time.perf_counter()
+    str(s.tape())
+    times["tape"] = time.perf_counter() - start
+    start = time.perf_counter()
+    tg.viz.to_dot(s)
+    times["dot"] = time.perf_counter() - start
+    with tg.trace() as tr:
+        s.backward()
+    start = time.perf_counter()
+    str(tr)
+    times["trace"] = time.perf_counter() - start
+    return times
 
 
 if __name__ == "__main__":
