@@ -169,6 +169,10 @@ def main(argv=None):
         r = run_one(["PRINT", "tinygrad_ce", str(args.print_ops)], args.threads)
         notes.append(f"printing a {args.print_ops:,}-op chain: tape {r['tape']:.2f} s, DOT "
                      f"{r['dot']:.2f} s, backward trace {r['trace']:.2f} s")
+    sections = []
+    for key, (script, script_args) in SCRIPTS.items():
+        if wanted(key):
+            sections.append(run_script(script, script_args(args), args.threads))
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}, NumPy {np.__version__}{versions()}, BLAS threads "
@@ -179,6 +183,27 @@ def main(argv=None):
     print()
     for note in notes:
         print(f"- {note}")
+    for section in sections:
+        print(f"\n{section}")
+
+
+# the workloads other issues brought, each a script of its own: (script, its arguments)
+SCRIPTS = {
+    "CONV": ("conv.py", lambda a: ["--quick"] if a.quick else ["--repeats", str(a.repeats)]),
+    "GRU": ("rnn.py", lambda a: ["--repeats", str(2 if a.quick else a.repeats),
+                                 "--threads", str(a.threads)]),
+}
+
+
+def run_script(script, args, threads):
+    """The output of one of the benchmarks/ scripts, run with the suite's environment."""
+    path = os.path.join(HERE, script)
+    if not os.path.exists(path):
+        return f"### {script}\n\n(not in this checkout)"
+    out = subprocess.run([sys.executable, path, *args], env=environment(threads),
+                         capture_output=True, text=True)
+    body = out.stdout.strip() if out.returncode == 0 else f"failed:\n{out.stderr[-2000:]}"
+    return f"### {script} {' '.join(args)}\n\n{body}"
 
 
 def versions():
