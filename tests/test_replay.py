@@ -285,3 +285,25 @@ def test_fit_and_the_command_line_train_the_same_with_compile(capsys):
         outputs.append(capsys.readouterr().out.splitlines())
     assert outputs[0][:2] == outputs[1][:2]            # the same accuracy, to the digit
     assert outputs[1][-1].startswith("replayed ")
+
+
+def test_a_parameter_of_a_new_shape_or_a_frozen_one_is_traced_anew():
+    W = tg.Tensor(np.ones(3), requires_grad=True)
+    b = tg.Tensor(np.zeros(1), requires_grad=True)
+
+    def f(x):
+        W.zero_grad()
+        b.zero_grad()
+        y = (W * tg.Tensor(x) + b).sum()
+        y.backward()
+        return y
+
+    g = tg.compile(f)
+    g(np.ones(3))
+    W.data = np.ones(2)                      # the same name, another shape
+    assert g(np.ones(2)).item() == 2.0
+    np.testing.assert_array_equal(W.grad.data, [1.0, 1.0])
+    b.requires_grad_(False)                  # b frozen: backward no longer fills its .grad
+    b.zero_grad()
+    g(np.ones(2))
+    assert b.grad is None and g.replays == 0

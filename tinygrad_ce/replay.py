@@ -130,6 +130,7 @@ class Recorder:
         self.work_of, self.arg_where = {}, {}
         self.arg_loads, self.external_loads, self.constants = [], [], []
         self.captured, self.captured_loads = captured_arrays(fn), []
+        self.pinned = [v for v in (*args, *kwargs.values()) if _describe(v)[0] == "O"]
         self.steps, self.block = [], None
         self.watched, self.stepped, self.cleared, self.unexplained = [], set(), set(), []
         self.items, self.leaves, self.marks = {}, [], []
@@ -356,7 +357,7 @@ class Program:
         self.constants, self.unexplained = rec.constants, rec.unexplained
         self.captured_loads = rec.captured_loads
         self.steps = [(kind, payload) for kind, payload in rec.steps]
-        self.pinned = [v for v in rec.keep if not isinstance(v, Tensor) or v._seq < rec.start]
+        self.pinned = rec.pinned    # objects the guard knows by id: their ids must stay theirs
 
     def valid(self):
         """The guard on state: parameters and captured arrays keep their shapes, dtypes and
