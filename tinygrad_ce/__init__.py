@@ -12,15 +12,24 @@ Layers of the package, imports pointing one way:
     viz, trace, cli       seeing backprop: graph pictures, the backward trace; the command line
 """
 
-from . import tensor as _tensor
 from .autograd import detect_anomaly, enable_grad, no_grad
 from .dtypes import get_default_dtype, set_default_dtype
 from .functional import FUNCTIONS as _FUNCTIONS
 from .grad import grad
+from .ops.base import Op
+from .ops.base import on_register as _on_register
 from .tensor import Tensor
 
-_tensor._install_methods()
-globals().update(_FUNCTIONS)
+
+def _export(cls, present):
+    """Every public op is ``tg.<name>``, from the moment its class is defined."""
+    if cls.public and present:
+        globals()[cls.name] = cls.function
+    elif cls.public and getattr(globals().get(cls.name), "op", None) is cls:
+        del globals()[cls.name]
+
+
+_on_register(_export)
 from . import (  # noqa: E402
                      data,
                      datasets,
@@ -51,7 +60,7 @@ from .trace import trace  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["Tensor", "grad", "no_grad", "enable_grad", "detect_anomaly", "get_default_dtype",
+__all__ = ["Tensor", "Op", "grad", "no_grad", "enable_grad", "detect_anomaly", "get_default_dtype",
            "set_default_dtype", "gradcheck", "gradgradcheck", "numerical_gradient", "layers",
            "Layer", "Affine", "Sigmoid", "ReLU", "Tanh", "Softmax", "Dropout", "BatchNorm",
            "SoftmaxWithLoss", "SigmoidWithLoss", "Sequential", "check_layer", "data",

@@ -7,6 +7,7 @@ import numpy as np
 
 from .grad import grad
 from .gradcheck import TOLERANCES, numerical_gradient
+from .table import table as format_table
 from .tensor import Tensor
 
 
@@ -28,9 +29,7 @@ class LayerReport:
         for r in self.rows:
             table.append((r["name"], str(r["shape"]), f"{r['own']:.2e}", f"{r['autograd']:.2e}",
                           f"{r['own_vs_autograd']:.2e}", "ok" if r["passed"] else "FAIL"))
-        widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-        lines = [head] + ["  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip()
-                          for row in table]
+        lines = [head] + format_table(table, indent="  ")
         for what, ok, detail in self.contract:
             lines.append(f"  {'ok  ' if ok else 'FAIL'} {what}{': ' + detail if detail else ''}")
         return "\n".join(lines)
@@ -73,7 +72,8 @@ def check_layer(layer, *inputs, seed=0, eps=None, atol=None, rtol=None):
     """
     x = np.asarray(inputs[0])
     d_eps, d_atol, d_rtol = TOLERANCES.get(x.dtype, TOLERANCES[np.dtype(np.float32)])
-    eps, atol, rtol = eps or d_eps, atol or d_atol, rtol or d_rtol
+    eps, atol, rtol = (d if v is None else v for v, d in ((eps, d_eps), (atol, d_atol),
+                                                          (rtol, d_rtol)))
     copies = _Copies(layer, [np.asarray(v) for v in inputs[1:]])
     out, dout, own, contract = _own_backward(copies, x, np.random.default_rng(seed), atol, rtol)
     ref, same_forward = _autograd(copies, x, dout, out, atol, rtol)

@@ -25,13 +25,13 @@ def grad(outputs, inputs, grad_outputs=None, *, retain_graph=None, create_graph=
         if not isinstance(x, Tensor) or not x.requires_grad:
             raise ValueError("grad: every input must be a Tensor that requires grad")
     seeds = [seed_gradient(y, g, "grad") for y, g in zip(outputs, grad_outputs)]
-    capture = {id(x): None for x in inputs}
+    capture = dict.fromkeys(inputs)
     retain = create_graph if retain_graph is None else retain_graph
     autograd.run_backward(outputs, seeds, retain_graph=retain, create_graph=create_graph,
                           capture=capture)
     result = []
     for x in inputs:
-        g = capture[id(x)]
+        g = capture[x]
         if g is None:
             g = np.zeros(x.shape, dtype=x.dtype)
         result.append(g if isinstance(g, Tensor) else Tensor._make(np.array(g)))

@@ -13,6 +13,7 @@ import numpy as np
 
 from .autograd import enable_grad, no_grad, unbroadcast
 from .grad import grad
+from .table import table
 from .tensor import Tensor
 
 #: default (eps, atol, rtol) by dtype; float32 checks are rough, checks belong in float64
@@ -69,9 +70,7 @@ class GradcheckReport:
             rows.append((str(r.position), str(r.shape), str(r.index), f"{r.analytic:.10g}",
                          f"{r.numeric:.10g}", f"{r.abs_error:.3g}", f"{r.rel_error:.3g}",
                          "ok" if r.passed else "FAIL"))
-        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-        lines = [head] + ["  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip()
-                          for row in rows]
+        lines = [head] + table(rows, indent="  ")
         if self.suspect:
             lines.append(f"  suspect: {self.suspect}")
         return "\n".join(lines)

@@ -1,16 +1,33 @@
-"""NumPy's functions on Tensors: they stay on the tape or raise, never silently drop the graph."""
+"""NumPy's functions on Tensors: they stay on the tape or raise, never silently drop the graph.
+
+The tables are built from the op registry: an op that declares ``numpy = (np.cos,)`` makes
+``np.cos(t)`` record it, a user's op as much as a built-in one.
+"""
 
 import numpy as np
 
-from .functional import FUNCTIONS
+from .ops.base import on_register
 from .tensor import Tensor
 
-_UFUNCS = {np.add: "add", np.subtract: "sub", np.multiply: "mul", np.true_divide: "div",
-           np.power: "pow", np.negative: None, np.matmul: "matmul", np.exp: "exp",
-           np.log: "log", np.sqrt: "sqrt", np.absolute: "abs", np.tanh: "tanh",
-           np.maximum: "maximum", np.minimum: "minimum"}
+_UFUNCS = {}      # np.exp -> the Exp class
+_FUNCTIONS = {}   # np.sum -> the Sum class
 _COMPARISONS = (np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal,
                 np.isfinite, np.isnan, np.sign, np.logical_and, np.logical_or, np.logical_not)
+_PROPERTIES = {np.shape: lambda a: a.shape, np.ndim: lambda a: a.ndim,
+               np.size: lambda a: a.size}
+
+
+def _claim(cls, present):
+    """Registry listener: file each of ``cls.numpy`` under the ufunc or function table."""
+    for func in cls.numpy:
+        table = _UFUNCS if isinstance(func, np.ufunc) else _FUNCTIONS
+        if present:
+            table[func] = cls   # the registry has checked that no other op claims func
+        elif table.get(func) is cls:
+            del table[func]
+
+
+on_register(_claim)
 
 
 def _data(x):
@@ -18,12 +35,11 @@ def _data(x):
 
 
 def array_ufunc(ufunc, method, args, kwargs):
-    """Route ``np.exp(t)``, ``ndarray * t`` ... to tinygrad_ce's ops."""
+    """Route ``np.exp(t)``, ``ndarray * t`` ... to the op that declares that ufunc."""
     if method == "__call__" and not kwargs:
-        if ufunc is np.negative:
-            return -args[0]
-        if ufunc in _UFUNCS:
-            return FUNCTIONS[_UFUNCS[ufunc]](*args)
+        cls = _UFUNCS.get(ufunc)
+        if cls is not None:
+            return cls.from_numpy(ufunc, *args)
         if ufunc in _COMPARISONS:  # boolean results carry no gradient
             return Tensor._make(ufunc(*[_data(a) for a in args]))
     raise TypeError(f"np.{ufunc.__name__}{'' if method == '__call__' else '.' + method} on a "
@@ -32,41 +48,19 @@ def array_ufunc(ufunc, method, args, kwargs):
                     "tg.maximum, ...), or call it on t.data (t.numpy()) if you want no gradient.")
 
 
-def _reduction(name):
-    def fn(a, axis=None, dtype=None, out=None, keepdims=False, **rest):
-        if dtype is not None or out is not None or rest:
-            raise TypeError(f"np.{name} on a Tensor supports only axis and keepdims")
-        return FUNCTIONS[name](a, axis, keepdims)
-    return fn
-
-
-_FUNCTIONS = {
-    np.sum: _reduction("sum"), np.mean: _reduction("mean"), np.max: _reduction("max"),
-    np.min: _reduction("min"), np.amax: _reduction("max"), np.amin: _reduction("min"),
-    np.reshape: lambda a, shape, **k: FUNCTIONS["reshape"](a, shape, **k),
-    np.transpose: lambda a, axes=None: FUNCTIONS["transpose"](a, axes or ()),
-    np.swapaxes: lambda a, i, j: FUNCTIONS["transpose"](a, _swapped(a.ndim, i, j)),
-    np.broadcast_to: lambda a, shape, **k: FUNCTIONS["broadcast_to"](a, shape),
-    np.concatenate: lambda xs, axis=0: FUNCTIONS["concatenate"](xs, axis),
-    np.stack: lambda xs, axis=0: FUNCTIONS["stack"](xs, axis),
-    np.where: lambda c, a, b: FUNCTIONS["where"](c, a, b),
-    np.clip: lambda a, lo, hi: FUNCTIONS["clip"](a, lo, hi),
-    np.shape: lambda a: a.shape, np.ndim: lambda a: a.ndim, np.size: lambda a: a.size,
-}
-
-
-def _swapped(ndim, i, j):
-    axes = list(range(ndim))
-    axes[i], axes[j] = axes[j], axes[i]
-    return tuple(axes)
-
-
 def array_function(func, args, kwargs):
-    """Route ``np.sum(t)``, ``np.where(c, t, 0)`` ... to tinygrad_ce's ops."""
-    handler = _FUNCTIONS.get(func)
-    if handler is None:
+    """Route ``np.sum(t)``, ``np.where(c, t, 0)`` ... to the op that declares that function."""
+    if func in _PROPERTIES:
+        return _PROPERTIES[func](*args, **kwargs)
+    cls = _FUNCTIONS.get(func)
+    if cls is None:
         where = func.__module__.replace("numpy", "np") if func.__module__ else "np"
         raise TypeError(f"{where}.{func.__name__} on a Tensor is not supported: it would drop the "
                         "tape. Use the tinygrad_ce function or method (tg.sum, tg.concatenate, "
                         "x.reshape, ...), or call it on t.data if you want no gradient.")
-    return handler(*args, **kwargs)
+    for unsupported in ("out", "dtype"):
+        if kwargs.get(unsupported) is not None:
+            raise TypeError(f"np.{func.__name__} on a Tensor: {unsupported}= is not supported; "
+                            f"call tg.{cls.name} and convert the result")
+        kwargs.pop(unsupported, None)
+    return cls.from_numpy(func, *args, **kwargs)

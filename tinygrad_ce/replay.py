@@ -75,11 +75,11 @@ class Compiled:
 
     def _record(self, key, args, kwargs, again=False):
         recorder = Recorder(self.fn, args, kwargs)
-        STATE.recorder = recorder
+        STATE.set_recorder(recorder)
         try:
             result = self.fn(*args, **kwargs)
         finally:
-            STATE.recorder = None
+            STATE.set_recorder(None)
         try:
             entry = recorder.finish(result)
             if again and entry.unexplained:
@@ -192,9 +192,9 @@ class Recorder:
             self.refused = reason
 
     def forward(self, op, xs, out):
-        """An op was applied: ``out = op(*xs)``."""
+        """An op was applied: ``out = op(*xs)``. Returns ``out``."""
         if self.depth:
-            return
+            return out
         ins = tuple(self.slot_for_input(x) for x in xs)
         work = copy.copy(op)                 # the program's own copy of the op
         work.released = True                 # it holds no locks: nothing to unlock when freed
@@ -205,6 +205,7 @@ class Recorder:
             self.block = ("forward", [])
             self.steps.append(self.block)
         self.block[1].append((work.forward, ins, self._new_slot(tensor=out)))
+        return out
 
     def backward(self, root, grad, retain_graph, create_graph):
         """``root.backward(grad, ...)`` is about to run: record the walk it will take."""

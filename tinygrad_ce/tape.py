@@ -1,6 +1,7 @@
 """The tape of a Tensor as a printable table: one entry per recorded op, in the order it ran."""
 
 from .autograd import ancestors
+from .table import table
 
 
 class Entry:
@@ -14,14 +15,16 @@ class Entry:
 
 
 class Tape(list):
-    """A list of ``Entry``; ``str()`` numbers every Tensor (%0, %1, ...) in creation order:
+    """A list of ``Entry``; ``str()`` numbers every Tensor (%0, %1, ...) in creation order.
+    After a backward has released the saved arrays, the entries still print: a released op
+    keeps its inputs as ``Ghost``s (creation number, shape, dtype; no data).
 
     ``step  %4 = affine(%0, %1, %2)   shape (4, 2)  float64  grad (4, 2)``
     """
 
     @classmethod
     def of(cls, y):
-        nodes = [t for t in reversed(ancestors([y])) if t._op is not None]
+        nodes = [t for t in reversed(ancestors([y], printing=True)) if t._op is not None]
         return cls(Entry(i, t._op, tuple(t._op.inputs), t) for i, t in enumerate(nodes))
 
     def __str__(self):
@@ -35,9 +38,8 @@ class Tape(list):
             g = e.output.grad
             rows.append((str(e.step), call, str(e.output.shape), str(e.output.dtype),
                          "-" if g is None else str(g.shape)))
-        leaves = [x for x in tensors.values() if x._op is None or x._op.released]
-        widths = [max(len(r[i]) for r in rows) for i in range(5)]
-        lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+        leaves = [x for x in tensors.values() if x._op is None]
+        lines = table(rows)
         for x in sorted(leaves, key=lambda x: x._seq):
             kind = "leaf, requires grad" if x.requires_grad else "constant"
             label = f" {x.name!r}" if x.name else ""

@@ -1,5 +1,6 @@
 """The Tensor: an ndarray, its gradient, and the op that made it (its entry on the tape)."""
 
+import inspect
 import itertools
 
 import numpy as np
@@ -7,7 +8,7 @@ import numpy as np
 from . import autograd
 from .autograd import STATE
 from .dtypes import as_array, get_default_dtype
-from .ops.base import REGISTRY
+from .ops.base import REGISTRY, is_locked, lock, on_register
 from .ops.shape import GetItem, index_data
 
 _next_seq = itertools.count().__next__
@@ -19,13 +20,14 @@ class Tensor:
 
     ``data`` is array-like or a Tensor. An ndarray is used as it is (no copy, like
     ``np.asarray``) and keeps its dtype; Python floats and lists become the default dtype
-    (``tg.get_default_dtype()``). While a live tape needs the array it is read-only: an in-place
-    write that would corrupt a gradient raises instead. A leaf's array becomes writable again
-    after backward (or when the graph is dropped); an op's output stays read-only.
+    (``tg.get_default_dtype()``). While a live tape needs the memory behind the array (through
+    any view of it) it is read-only: an in-place write that would corrupt a gradient raises
+    instead. A leaf's array becomes writable again after backward (or when the graph is
+    dropped); an op's output that its backward reads, or that is a view, stays read-only.
     """
 
     __slots__ = ("_data", "grad", "requires_grad", "name", "_op", "_seq", "_retain",
-                 "_hooks", "_locks", "__weakref__")
+                 "_hooks", "_ghost", "__weakref__")
     __array_priority__ = 1000
 
     def __init__(self, data, *, requires_grad=False, dtype=None, name=None):
@@ -34,16 +36,16 @@ class Tensor:
             raise TypeError(f"Tensor: requires_grad=True needs floating data, got {arr.dtype}; "
                             f"pass dtype=np.float64 or convert with .astype(float)")
         self._data, self.requires_grad, self.name = arr, bool(requires_grad), name
-        self.grad = self._op = self._hooks = None
-        self._seq, self._retain, self._locks = _next_seq(), False, 0
+        self.grad = self._op = self._hooks = self._ghost = None
+        self._seq, self._retain = _next_seq(), False
 
     @classmethod
     def _make(cls, data, op=None):
         """A new Tensor around an ndarray, made by ``op`` (None: a constant)."""
         t = cls.__new__(cls)
         t._data, t.requires_grad, t._op, t._seq = data, op is not None, op, _next_seq()
-        t.grad = t.name = t._hooks = None
-        t._retain, t._locks = False, 0
+        t.grad = t.name = t._hooks = t._ghost = None
+        t._retain = False
         return t
 
     # ---- recording ------------------------------------------------------------------------
@@ -57,55 +59,45 @@ class Tensor:
             data = [x._data for x in xs]
         try:
             y = op.forward(*data)
-        except (ValueError, IndexError) as e:
-            raise _explain(op, xs, e) from None
+        except (ValueError, IndexError, TypeError) as e:
+            _explain(op, xs, e)
+            raise
         if type(y) is not np.ndarray:
             y = np.asarray(y)
-        if STATE.anomaly:
-            op._where = autograd.creation_site()
-            autograd.check_finite(op, "forward", [y])
-        out = None
-        if STATE.grad_enabled:
-            for x in xs:
-                if x.requires_grad:
-                    out = cls._record(op, xs, y)
-                    break
-        if out is None:
-            out = cls._make(y)
-        if STATE.recorder is not None:
-            STATE.recorder.forward(op, xs, out)
-        return out
+        if not STATE.plain:   # no_grad, detect_anomaly or a tg.compile recording in this thread
+            if STATE.anomaly:
+                op._where = autograd.creation_site()
+                autograd.check_finite(op, "forward", [y])
+            if STATE.recorder is not None:
+                return STATE.recorder.forward(op, xs, cls._result(op, xs, y))
+            if not STATE.grad_enabled:
+                return cls._make(y)
+        for x in xs:
+            if x.requires_grad:
+                return cls._record(op, xs, y)
+        return cls._make(y)
+
+    @classmethod
+    def _result(cls, op, xs, y):
+        """The output Tensor: recorded if grad mode is on and an input requires grad."""
+        if STATE.grad_enabled and any(x.requires_grad for x in xs):
+            return cls._record(op, xs, y)
+        return cls._make(y)
 
     @classmethod
     def _record(cls, op, xs, y):
-        """Put ``op`` on the tape: keep its inputs, lock what its backward will read."""
+        """Put ``op`` on the tape: keep its inputs, lock the memory its backward will read."""
         op.inputs = xs
         if op.saves_inputs:
-            for x in xs:  # a counted lock: read-only until the last op that needs it is done
-                if x._locks:
-                    x._locks += 1
-                elif x._data.flags.writeable:
-                    x._data.setflags(write=False)
-                    x._locks = 1
+            for x in xs:  # counted per buffer: read-only until the last op that needs it is done
+                lock(x._data)
+        if y.base is not None or op.saves_output:
+            y = _read_only(y, xs)
         out = cls.__new__(cls)  # cls._make(y, op), inlined: this runs for every recorded op
         out._data, out.requires_grad, out._op, out._seq = y, True, op, _next_seq()
-        out.grad = out.name = out._hooks = None
-        out._retain, out._locks = False, 0
-        if op.saves_output and y.flags.writeable:
-            y.setflags(write=False)
-            out._locks = 1
+        out.grad = out.name = out._hooks = out._ghost = None
+        out._retain = False
         return out
-
-    def _unlock(self):
-        """Release one lock; a leaf's data becomes writable again when none is left.
-        (An op's output stays read-only: it is rarely written, and unlocking costs time.)"""
-        if self._locks:
-            self._locks -= 1
-            if not self._locks and self._op is None:
-                try:
-                    self._data.setflags(write=True)
-                except ValueError:  # a view of an array that is itself read-only
-                    pass
 
     # ---- properties -----------------------------------------------------------------------
     @property
@@ -117,10 +109,15 @@ class Tensor:
     def data(self, value):
         if STATE.recorder is not None:
             STATE.recorder.refuse("fn replaces a Tensor's data (.data = ...)")
-        if self._locks:
+        op = self._op
+        if is_locked(self._data) or (op is not None and op.saves_output and not op.released):
             raise ValueError("Tensor.data: cannot replace data that a live tape still needs for "
                              "backward; call backward() first, or work on a detached copy")
-        self._data = as_array(value._data if isinstance(value, Tensor) else value)
+        arr = as_array(value._data if isinstance(value, Tensor) else value)
+        if self.requires_grad and arr.dtype.kind != "f":
+            raise TypeError(f"Tensor.data: this Tensor requires grad, so its data must be "
+                            f"floating, got {arr.dtype}; convert with .astype(float)")
+        self._data = arr
 
     shape = property(lambda self: self._data.shape, doc="The shape of the data.")
     ndim = property(lambda self: self._data.ndim, doc="The number of dimensions.")
@@ -185,9 +182,11 @@ class Tensor:
             out = fn(gt)
             if out is not None:
                 g = out if create_graph else as_array(out._data if isinstance(out, Tensor) else out)
-                if g.shape != self.shape:
+                if g.shape != self.shape or g.dtype != self.dtype:
                     raise ValueError(f"register_hook: the hook returned a gradient of shape "
-                                     f"{g.shape} for a Tensor of shape {self.shape}")
+                                     f"{g.shape} and dtype {g.dtype} for a Tensor of shape "
+                                     f"{self.shape} and dtype {self.dtype}; a hook may change "
+                                     "the values, not the shape or dtype")
         return g
 
     def _accumulate(self, g, stored):
@@ -221,6 +220,15 @@ class Tensor:
         """The tape entries this Tensor depends on, in the order they ran (printable)."""
         from .tape import Tape
         return Tape.of(self)
+
+    # ---- copies --------------------------------------------------------------------------
+    def __reduce__(self):
+        """Pickling and ``copy.deepcopy``: a new leaf with its own writable copy of the data
+        (and of ``.grad``), its name and requires_grad; no history, no locks, no hooks. A
+        non-leaf becomes a constant, as ``detach()`` would make it."""
+        grad = None if self.grad is None else np.array(self.grad._data)
+        leaf = self._op is None
+        return _rebuild, (np.array(self._data), leaf and self.requires_grad, self.name, grad)
 
     # ---- NumPy interop and Python protocols -----------------------------------------------
     def __array__(self, dtype=None, copy=None):
@@ -270,7 +278,7 @@ class Tensor:
             raise ValueError("setitem: an in-place write to a Tensor that requires grad would "
                              "bypass the tape; build a new Tensor (e.g. tg.where) or write "
                              "under tg.no_grad()")
-        if self._locks:
+        if is_locked(self._data):
             raise ValueError("setitem: this Tensor's data is saved on a live tape that backward "
                              "still needs; call backward() first or write to a copy")
         self._data[index_data(index)] = value._data if isinstance(value, Tensor) else value
@@ -290,15 +298,39 @@ class Tensor:
 
 
 def _explain(op, xs, error):
-    """The error of an op's forward, with the op's name, the shapes and a way out."""
-    if str(error).startswith(op.name + ":"):
-        return error
-    shapes = " and ".join(str(x.shape) for x in xs)
-    if "broadcast" in str(error):
-        return ValueError(f"{op.name}: shapes {shapes} do not broadcast (NumPy rules: aligned "
-                          "from the right, each dimension must match or be 1); reshape an "
-                          "operand, e.g. b.reshape(-1, 1), or use tg.broadcast_to")
-    return type(error)(f"{op.name}: {error} (input shapes {shapes})")
+    """Add to an error from an op's forward the op's name, the input shapes and a way out, as a
+    note: the exception (and the user's line in its traceback) stays as it was raised."""
+    shapes = [x.shape for x in xs]
+    note = f"in {op.name}, input shapes {' and '.join(map(str, shapes))}"
+    if getattr(op, "broadcasts", False) and not _broadcastable(shapes):
+        note = (f"{op.name}: shapes {' and '.join(map(str, shapes))} do not broadcast (NumPy "
+                "rules: aligned from the right, each dimension must match or be 1); reshape an "
+                "operand, e.g. b.reshape(-1, 1), or use tg.broadcast_to")
+    error.add_note(note)
+
+
+def _broadcastable(shapes):
+    for sizes in itertools.zip_longest(*[s[::-1] for s in shapes], fillvalue=1):
+        if len(set(sizes) - {1}) > 1:
+            return False
+    return True
+
+
+def _read_only(y, xs):
+    """An op's output made read-only for good (no unlock to pay for): when its backward reads
+    it, or when it is a view that shares an input's memory."""
+    if y.flags.writeable:
+        for x in xs:
+            if y is x._data:  # a forward that hands back its input: not the input's array
+                y = y.view()
+        y.setflags(write=False)
+    return y
+
+
+def _rebuild(data, requires_grad, name, grad):
+    t = Tensor(data, requires_grad=requires_grad, name=name)
+    t.grad = None if grad is None else Tensor(grad)
+    return t
 
 
 class _HookHandle:
@@ -332,11 +364,13 @@ def lift(value, partners=()):
         key = (value, dtype)
         const = _CONSTANTS.get(key)
         if const is None:
-            if len(_CONSTANTS) > 512:
-                _CONSTANTS.clear()
             arr = np.array(value, dtype=dtype)
             arr.setflags(write=False)
-            const = _CONSTANTS[key] = Tensor._make(arr)
+            const = Tensor._make(arr)
+            if value != 0:  # 0.0 == -0.0 as a key, but x / -0.0 is not x / 0.0: zeros uncached
+                if len(_CONSTANTS) > 512:
+                    _CONSTANTS.clear()
+                _CONSTANTS[key] = const
         return const
     return Tensor._make(as_array(value))
 
@@ -364,12 +398,57 @@ def seed_gradient(y, grad, where):
     return g
 
 
-def _install_methods():
-    """Make a Tensor method for every registered op that asks for one."""
-    from .functional import function_for
-    for name, cls in REGISTRY.items():
-        if cls.method and not hasattr(Tensor, name):
-            setattr(Tensor, name, function_for(cls))
+def function_for(cls):
+    """A function ``f(*inputs, *params, **params)`` that records one ``cls`` op.
+
+    Its first ``cls.arity`` arguments are the inputs (a list of them when the arity is None);
+    the rest go to the op's constructor (axis, keepdims, reduction, ...).
+    """
+    n = cls.arity
+
+    def fn(*args, **kwargs):
+        if n is None:
+            xs, params = tuple(args[0]), args[1:]
+            if not xs:
+                raise ValueError(f"{cls.name}: needs at least one Tensor")
+        else:
+            if len(args) < n:
+                raise TypeError(f"{cls.name}: expected {n} input(s), got {len(args)}")
+            xs, params = args[:n], args[n:]
+        if not all(type(x) is Tensor for x in xs):  # labels, arrays, numbers: constants
+            xs = [lift(x, xs) for x in xs]
+        return Tensor.apply(cls(*params, **kwargs), *xs)
+
+    fn.__name__ = fn.__qualname__ = cls.name
+    fn.__doc__ = cls.__doc__
+    fn.__signature__ = _signature(cls)
+    fn.op = cls
+    return fn
+
+
+def _signature(cls):
+    names = getattr(cls, "argnames", ("x",))
+    inputs = [inspect.Parameter(a, inspect.Parameter.POSITIONAL_ONLY) for a in names]
+    has_init = cls.__init__ is not object.__init__
+    params = list(inspect.signature(cls.__init__).parameters.values())[1:] if has_init else []
+    params = [p for p in params if p.kind != p.VAR_KEYWORD]
+    return inspect.Signature(inputs + params)
+
+
+def _install(cls, present):
+    """Registry listener: give each op its function and, if it asks, a Tensor method."""
+    name = cls.name
+    current = Tensor.__dict__.get(name)
+    if not present:
+        if getattr(current, "op", None) is cls:
+            delattr(Tensor, name)
+        return
+    if cls.method and current is not None and getattr(current, "op", None) is None:
+        raise ValueError(f"Op {cls.__qualname__}: Tensor.{name} already exists and is not an "
+                         "op; choose another name, or set method = False")
+    cls.function = function_for(cls)
+    if cls.method:
+        setattr(Tensor, name, cls.function)
 
 
 def _operand(value, partner):
@@ -415,3 +494,4 @@ for _name, _ufunc in [("lt", np.less), ("le", np.less_equal), ("gt", np.greater)
     setattr(Tensor, f"__{_name}__", _compare(_ufunc))
 Tensor.__neg__ = lambda self: Tensor.apply(REGISTRY["neg"](), self)
 Tensor.__pos__ = lambda self: self
+on_register(_install)

@@ -6,8 +6,11 @@ The project's own property tests use exactly these:
     test_my_fn = gradient_test(lambda x: (x * tg.tanh(x)).sum(), arrays(shape=(3, 2)))
 
 ``op_cases(op_class)`` draws inputs and parameters for a registered op from its metadata
-(``kind``, ``domain``, ``kinks``), so a new op is under the property tests by being registered.
+(``domain``, ``kinks``, ``nondiff`` and its ``cases`` method), so a new op is under the property
+tests by being defined.
 """
+
+import sys
 
 import numpy as np
 
@@ -142,74 +145,22 @@ class Case:
         return f"Case({self.op_class.name}, params={self.params}, shapes={shapes_})"
 
 
-def _elements(cls, draw, shape):
+hnp = hnp   # for an op's cases(draw, t): t.st and t.hnp are hypothesis's own strategies
+st = st
+
+
+def op_elements(cls, draw, shape):
+    """An array of ``shape`` from the op's ``domain``, kept off its ``kinks``."""
     lo, hi = cls.domain
     return draw(arrays(shape, lo=lo, hi=hi, avoid=cls.kinks))
 
 
 @st.composite
-def _distinct(draw, shape):
+def distinct(draw, shape):
     """Values at least 0.01 apart, so a max or min has no ties."""
     n = int(np.prod(shape))
     vals = draw(st.lists(st.integers(-300, 300), min_size=n, max_size=n, unique=True))
     return np.array(vals, dtype=np.float64).reshape(shape) / 100
-
-
-def _unary(cls, draw):
-    return {}, [_elements(cls, draw, draw(shapes()))]
-
-
-def _binary(cls, draw):
-    sa, sb = draw(broadcastable_shapes(2))
-    return {}, [_elements(cls, draw, sa), _elements(cls, draw, sb)]
-
-
-def _binary_tie(cls, draw):
-    sa, sb = draw(broadcastable_shapes(2))
-    a, b = _elements(cls, draw, sa), _elements(cls, draw, sb)
-    # a on a half-grid shifted by .13, b by .37: |a - b| >= 0.24 everywhere, never a tie
-    return {}, [np.round(a * 2) / 2 + 0.13, np.round(b * 2) / 2 + 0.37]
-
-
-def _matmul(cls, draw):
-    n, k, m = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
-    ba, bb = draw(broadcastable_shapes(2, max_dims=2))
-    a_shape = draw(st.sampled_from([(k,), (n, k), ba + (n, k)]))
-    b_shape = draw(st.sampled_from([(k,), (k, m), bb + (k, m)]))
-    return {}, [_elements(cls, draw, a_shape), _elements(cls, draw, b_shape)]
-
-
-def _where(cls, draw):
-    sc, sa, sb = draw(broadcastable_shapes(3))
-    cond = draw(hnp.arrays(bool, sc))
-    return {}, [cond, _elements(cls, draw, sa), _elements(cls, draw, sb)]
-
-
-def _clip(cls, draw):
-    lo = draw(st.one_of(st.none(), st.floats(-2, 0).map(lambda v: round(v, 2))))
-    hi = draw(st.one_of(st.none() if lo is not None else st.just(1.0),
-                        st.floats(0.5, 2).map(lambda v: round(v, 2))))
-    x = draw(arrays(draw(shapes()), avoid=[v for v in (lo, hi) if v is not None]))
-    return {"lo": lo, "hi": hi}, [x]
-
-
-def _reduce(cls, draw):
-    shape = draw(shapes())
-    x = draw(_distinct(shape)) if cls.kinks == ("ties",) else _elements(cls, draw, shape)
-    return {"axis": draw(axes(shape)), "keepdims": draw(st.booleans())}, [x]
-
-
-def _reshape(cls, draw):
-    shape = draw(shapes())
-    size = int(np.prod(shape))
-    new = draw(st.sampled_from([(-1,), shape[::-1], (1,) + shape, (size, 1)]))
-    return {"shape": new}, [_elements(cls, draw, shape)]
-
-
-def _transpose(cls, draw):
-    shape = draw(shapes())
-    perm = draw(st.permutations(range(len(shape))))
-    return {"axes": tuple(perm)}, [_elements(cls, draw, shape)]
 
 
 @st.composite
@@ -225,55 +176,6 @@ def indices(draw, shape):
     return draw(hnp.arrays(bool, shape))
 
 
-def _getitem(cls, draw):
-    shape = draw(shapes())
-    return {"index": draw(indices(shape))}, [_elements(cls, draw, shape)]
-
-
-def _index_add(cls, draw):
-    shape = draw(shapes(min_dims=1))
-    index = draw(indices(shape))
-    return {"index": index, "shape": shape}, [_elements(cls, draw, np.zeros(shape)[index].shape)]
-
-
-def _join(cls, draw):
-    shape = draw(shapes(min_dims=1))
-    count = draw(st.integers(1, 3))
-    if cls.name == "stack":
-        axis = draw(st.integers(-len(shape) - 1, len(shape)))
-        return {"axis": axis}, [_elements(cls, draw, shape) for _ in range(count)]
-    axis = draw(st.integers(-len(shape), len(shape) - 1))
-    parts = []
-    for _ in range(count):
-        s = list(shape)
-        s[axis] = draw(st.integers(1, 3))
-        parts.append(_elements(cls, draw, tuple(s)))
-    return {"axis": axis}, parts
-
-
-def _broadcast_to(cls, draw):
-    shape = draw(shapes(max_dims=2, max_side=3))
-    other = draw(hnp.broadcastable_shapes(shape, max_dims=3, max_side=3))
-    return {"shape": np.broadcast_shapes(shape, other)}, [_elements(cls, draw, shape)]
-
-
-def _softmax(cls, draw):
-    shape = draw(shapes(min_dims=1))
-    return {"axis": draw(st.integers(-len(shape), len(shape) - 1))}, [_elements(cls, draw, shape)]
-
-
-def _cross_entropy(cls, draw):
-    x, labels = draw(logits_and_labels())
-    target = labels if draw(st.booleans()) else draw(probability_rows(*x.shape))
-    return {"reduction": draw(st.sampled_from(["mean", "sum", "none"]))}, [x, target]
-
-
-def _bce(cls, draw):
-    z = draw(arrays(draw(shapes()), lo=-4, hi=4))
-    t = draw(hnp.arrays(np.float64, z.shape, elements=st.floats(0, 1, allow_subnormal=False)))
-    return {"reduction": draw(st.sampled_from(["mean", "sum", "none"]))}, [z, t]
-
-
 @st.composite
 def conv_geometry(draw, n=None):
     """(x shape, kernel, stride, padding) over 1 or 2 spatial axes, the kernel fitting."""
@@ -285,69 +187,10 @@ def conv_geometry(draw, n=None):
     return (draw(st.integers(1, 2)), draw(st.integers(1, 2))) + sizes, k, s, p
 
 
-def _conv(cls, draw):
-    shape, k, s, p = draw(conv_geometry(cls.n))
-    f = draw(st.integers(1, 3))
-    inputs = [_elements(cls, draw, shape), _elements(cls, draw, (f, shape[1]) + k)]
-    if draw(st.booleans()):
-        inputs.append(_elements(cls, draw, (f,)))
-    return {"stride": s, "padding": p}, inputs
-
-
-def _im2col(cls, draw):
-    shape, k, s, p = draw(conv_geometry())
-    return {"kernel_size": k, "stride": s, "padding": p}, [_elements(cls, draw, shape)]
-
-
-def _col2im(cls, draw):
-    from .ops.conv import im2col_array
-    shape, k, s, p = draw(conv_geometry())
-    cols_shape = im2col_array(np.zeros(shape), k, s, p).shape
-    return ({"x_shape": shape, "kernel_size": k, "stride": s, "padding": p},
-            [_elements(cls, draw, cols_shape)])
-
-
-def _pool(cls, draw):
-    shape, k, s, p = draw(conv_geometry(cls.n))
-    stride = None if draw(st.booleans()) and all(o >= k for o, k in zip(shape[2:], k)) else s
-    x = draw(_distinct(shape)) if cls.kind == "max_pool" else _elements(cls, draw, shape)
-    return {"kernel_size": k, "stride": stride, "padding": p}, [x]
-
-
-def _windowed(cls, draw):
-    from .ops.conv import out_sizes
-    shape, k, s, p = draw(conv_geometry())
-    y_shape = shape[:2] + out_sizes(shape[2:], k, s, p, cls.name)
-    geometry = {"kernel_size": k, "stride": s, "padding": p}
-    if cls.kind == "avg_unpool":
-        return {"x_shape": shape, **geometry}, [_elements(cls, draw, y_shape)]
-    idx = draw(hnp.arrays(np.int64, y_shape + (1,), elements=st.integers(0, int(np.prod(k)) - 1)))
-    if cls.name == "window_gather":
-        return {"idx": idx, **geometry}, [_elements(cls, draw, shape)]
-    return {"idx": idx, "x_shape": shape, **geometry}, [_elements(cls, draw, y_shape)]
-
-
-def _pad(cls, draw):
-    shape = draw(shapes(min_dims=1))
-    widths = [(draw(st.integers(0, 2)), draw(st.integers(0, 2))) for _ in shape]
-    return {"pad_width": draw(st.sampled_from([widths, 1]))}, [_elements(cls, draw, shape)]
-
-
-DRAWERS = {"unary": _unary, "binary": _binary, "binary_tie": _binary_tie, "matmul": _matmul,
-           "where": _where, "clip": _clip, "reduce": _reduce, "reshape": _reshape,
-           "transpose": _transpose, "getitem": _getitem, "index_add": _index_add,
-           "join": _join, "broadcast_to": _broadcast_to, "softmax": _softmax,
-           "cross_entropy": _cross_entropy, "bce": _bce, "conv": _conv, "im2col": _im2col,
-           "col2im": _col2im, "max_pool": _pool, "avg_pool": _pool, "window_index": _windowed,
-           "avg_unpool": _windowed, "pad": _pad}
-
-
 @st.composite
 def op_cases(draw, op_class):
-    """A ``Case`` for a registered op: inputs from its domain, parameters for its kind."""
-    if op_class.kind not in DRAWERS:
-        raise ValueError(f"op_cases: no way to draw inputs for kind {op_class.kind!r} of op "
-                         f"{op_class.name}; add a drawer to tinygrad_ce.testing.DRAWERS")
-    params, inputs = DRAWERS[op_class.kind](op_class, draw)
+    """A ``Case`` for an op class, built-in or yours, drawn by its own ``cases(draw, t)``
+    (by default: ``arity`` broadcastable arrays from its ``domain``, off its ``kinks``)."""
+    params, inputs = op_class.cases(draw, sys.modules[__name__])
     fixed = {i: inputs[i] for i in op_class.nondiff}
     return Case(op_class, params, inputs, fixed)

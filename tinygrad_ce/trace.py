@@ -10,6 +10,7 @@ Costs nothing when not in use: the engine only checks whether a tracer is set.
 import numpy as np
 
 from .autograd import STATE
+from .table import table
 
 
 def rule_of(op):
@@ -81,9 +82,7 @@ class Trace:
             for k, (x, g, accumulated) in enumerate(s.passed):
                 rows.append((head if k == 0 else ("", "", "")) +
                             (label[id(x)], show(g), "(+= accumulated)" if accumulated else ""))
-        widths = [max(len(r[c]) for r in rows) for c in range(6)]
-        lines = [f"backward trace: {len(self.steps)} steps, newest op first"]
-        lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+        lines = [f"backward trace: {len(self.steps)} steps, newest op first", *table(rows)]
         lines.append("rules:")
         for s in _unique_by_name(self.steps):
             if s.rule:

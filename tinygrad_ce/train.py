@@ -10,6 +10,7 @@ from . import datasets, optim, replay, threads
 from .autograd import no_grad
 from .data import DataLoader
 from .layers import Affine, Dropout, ReLU, Sequential, SigmoidWithLoss, SoftmaxWithLoss
+from .ops.nn import one_hot
 from .tensor import Tensor
 
 MODELS = ("logistic", "softmax", "mlp")
@@ -109,7 +110,7 @@ def build_optimizer(name, params, lr=None, weight_decay=0.0):
 
 def targets_for(loss_layer, t, n_classes):
     """Labels for a softmax loss; one-hot rows for independent sigmoids."""
-    return np.eye(n_classes)[t] if isinstance(loss_layer, SigmoidWithLoss) else t
+    return one_hot(t, n_classes) if isinstance(loss_layer, SigmoidWithLoss) else t
 
 
 def accuracy(model, x, t):

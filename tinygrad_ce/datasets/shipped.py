@@ -4,12 +4,9 @@ import pathlib
 
 import numpy as np
 
+from ..ops.nn import one_hot  # noqa: F401  (also imported from here by the loaders)
+
 DATA = pathlib.Path(__file__).parent / "data"
-
-
-def one_hot(t, k):
-    """Rows of the identity: label i -> e_i."""
-    return np.eye(k)[t]
 
 
 def stratified_split(t, test_size, seed):

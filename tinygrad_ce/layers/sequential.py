@@ -17,7 +17,13 @@ class Sequential(Layer):
             if layer.is_loss:
                 raise TypeError(f"sequential: {layer.name} is a loss layer; keep it outside "
                                 "and call it on the model's output")
-        self.layers = list(layers)
+        for i, layer in enumerate(layers):   # registered as "0", "1", ...: state names 0.W
+            setattr(self, str(i), layer)
+
+    @property
+    def layers(self):
+        """The layers in order."""
+        return [v for v in self.children().values() if isinstance(v, Layer)]
 
     def forward(self, x):
         for layer in self.layers:
@@ -40,32 +46,6 @@ class Sequential(Layer):
         for layer in self.layers:
             x = layer.reference(x)
         return x
-
-    def state(self):
-        return {f"{i}.{name}": v for i, layer in enumerate(self.layers)
-                for name, v in layer.state().items()}
-
-    def load_state(self, state, prefix=""):
-        expected = set(self.state())
-        extra = sorted(set(state) - expected)
-        if extra:
-            raise ValueError(f"load: the checkpoint has {extra[:5]} that this model does not "
-                             f"(a different architecture?); the model has {sorted(expected)[:8]}")
-        for i, layer in enumerate(self.layers):
-            layer.load_state(state, prefix=f"{prefix}{i}.")
-
-    def params(self):
-        return [p for layer in self.layers for p in layer.params()]
-
-    def train(self):
-        for layer in self.layers:
-            layer.train()
-        return super().train()
-
-    def eval(self):
-        for layer in self.layers:
-            layer.eval()
-        return super().eval()
 
     def __getitem__(self, i):
         return self.layers[i]

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .base import Op
+from .base import Op, data_of, dual
 
 
 def needs_grad(op, i):
@@ -15,7 +15,7 @@ def needs_grad(op, i):
 class Add(Op):
     """y = a + b;  ga = gy,  gb = gy"""
     saves_inputs, saves_output = False, False
-    name, arity, kind, argnames = "add", 2, "binary", ("a", "b")
+    name, arity, argnames, broadcasts, numpy = "add", 2, ("a", "b"), True, (np.add,)
 
     def forward(self, a, b):
         return a + b
@@ -27,7 +27,7 @@ class Add(Op):
 class Sub(Op):
     """y = a - b;  ga = gy,  gb = -gy"""
     saves_inputs, saves_output = False, False
-    name, arity, kind, argnames = "sub", 2, "binary", ("a", "b")
+    name, arity, argnames, broadcasts, numpy = "sub", 2, ("a", "b"), True, (np.subtract,)
 
     def forward(self, a, b):
         return a - b
@@ -39,7 +39,7 @@ class Sub(Op):
 class Mul(Op):
     """y = a * b;  ga = gy * b,  gb = gy * a"""
     saves_inputs, saves_output = True, False
-    name, arity, kind, argnames = "mul", 2, "binary", ("a", "b")
+    name, arity, argnames, broadcasts, numpy = "mul", 2, ("a", "b"), True, (np.multiply,)
 
     def forward(self, a, b):
         return a * b
@@ -52,7 +52,7 @@ class Mul(Op):
 class Div(Op):
     """y = a / b;  ga = gy / b,  gb = -gy * a / b**2 = -gy * y / b"""
     saves_inputs, saves_output = True, True
-    name, arity, kind, argnames = "div", 2, "binary", ("a", "b")
+    name, arity, argnames, broadcasts, numpy = "div", 2, ("a", "b"), True, (np.divide,)
     kinks = (0.0,)  # b is kept away from 0
 
     def forward(self, a, b):
@@ -64,24 +64,31 @@ class Div(Op):
 
 
 class Pow(Op):
-    """y = a ** b;  ga = gy * b * a**(b - 1),  gb = gy * y * log(a)  (gb only if b needs it)"""
+    """y = a ** b;  ga = gy * b * a**(b - 1),  gb = gy * y * log(a)  (gb only if b needs it;
+    at a = 0 as PyTorch: ga = 0 where b = 0, gb = 0 where b >= 0)"""
     saves_inputs, saves_output = True, True
-    name, arity, kind, argnames = "pow", 2, "binary", ("a", "b")
+    name, arity, argnames, broadcasts, numpy = "pow", 2, ("a", "b"), True, (np.power,)
     domain = (0.2, 3.0)  # a positive base keeps a**b real for any exponent
 
     def forward(self, a, b):
         return a ** b
 
     def backward(self, gy, a, b, y):
-        ga = gy * b * a ** (b - 1)
-        gb = gy * y * np.log(a) if needs_grad(self, 1) else None
+        a_, b_ = data_of(a), data_of(b)
+        with np.errstate(divide="ignore", invalid="ignore"):  # 0 ** -1 and log(0): masked below
+            ga = gy * b * a ** (b - 1)
+            gb = gy * y * np.log(a) if needs_grad(self, 1) else None
+        if np.any(b_ == 0):    # d/da a**0 = 0, also at a = 0 (PyTorch)
+            ga = np.where(b_ == 0, 0.0, ga)
+        if gb is not None and np.any(a_ == 0):  # at a = 0 (b >= 0) PyTorch passes 0 to b
+            gb = np.where((a_ == 0) & (b_ >= 0), 0.0, gb)
         return ga, gb
 
 
 class Neg(Op):
     """y = -x;  gx = -gy"""
     saves_inputs, saves_output = False, False
-    name = "neg"
+    name, numpy = "neg", (np.negative,)
 
     def forward(self, x):
         return -x
@@ -93,7 +100,16 @@ class Neg(Op):
 class MatMul(Op):
     """y = a @ b (as np.matmul: 1-D, 2-D and batched);  ga = gy @ b^T,  gb = a^T @ gy"""
     saves_inputs, saves_output = True, False
-    name, arity, kind, argnames = "matmul", 2, "matmul", ("a", "b")
+    name, arity, argnames, numpy = "matmul", 2, ("a", "b"), (np.matmul,)
+
+    @classmethod
+    def cases(cls, draw, t):
+        """1-D, 2-D and batched operands with matching inner dimensions."""
+        n, k, m = (draw(t.st.integers(1, 3)) for _ in range(3))
+        ba, bb = draw(t.broadcastable_shapes(2, max_dims=2))
+        a_shape = draw(t.st.sampled_from([(k,), (n, k), ba + (n, k)]))
+        b_shape = draw(t.st.sampled_from([(k,), (k, m), bb + (k, m)]))
+        return {}, [t.op_elements(cls, draw, a_shape), t.op_elements(cls, draw, b_shape)]
 
     def forward(self, a, b):
         if a.ndim == 0 or b.ndim == 0:
@@ -122,3 +138,19 @@ class MatMul(Op):
         if b.ndim == 1:
             gb = gb[..., 0]
         return ga, gb
+
+
+class Cast(Op):
+    """y = x as dtype;  gx = gy as x's dtype (the engine's, for gradients under create_graph)"""
+    saves_inputs, saves_output = False, False
+    name, public, method = "cast", False, False
+
+    def __init__(self, dtype=np.float64):
+        self.dtype = np.dtype(dtype)
+
+    def forward(self, x):
+        self.x_dtype = x.dtype
+        return x.astype(self.dtype)
+
+    def backward(self, gy, x, y):
+        return (dual(Cast(self.x_dtype), gy),)

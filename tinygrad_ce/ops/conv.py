@@ -113,7 +113,12 @@ class _Geometry(Op):
 
 class Im2col(_Geometry):
     """y = the (N*O, C*K) matrix of x's windows;  gx = col2im(gy)  (its adjoint)"""
-    name, kind = "im2col", "im2col"
+    name = "im2col"
+
+    @classmethod
+    def cases(cls, draw, t):
+        shape, k, s, p = draw(t.conv_geometry())
+        return {"kernel_size": k, "stride": s, "padding": p}, [t.op_elements(cls, draw, shape)]
 
     def forward(self, x):
         check_input(x, self.n, self.name)
@@ -127,7 +132,14 @@ class Im2col(_Geometry):
 
 class Col2im(_Geometry):
     """y = each row's window summed back into x_shape;  gx = im2col(gy)  (its adjoint)"""
-    name, kind = "col2im", "col2im"
+    name = "col2im"
+
+    @classmethod
+    def cases(cls, draw, t):
+        shape, k, s, p = draw(t.conv_geometry())
+        cols_shape = im2col_array(np.zeros(shape), k, s, p).shape
+        return ({"x_shape": shape, "kernel_size": k, "stride": s, "padding": p},
+                [t.op_elements(cls, draw, cols_shape)])
 
     def __init__(self, x_shape, kernel_size, stride=1, padding=0):
         super().__init__(kernel_size, stride, padding)
@@ -147,7 +159,17 @@ class _Conv(Op):
     PyTorch);  with X = im2col(x), G = gy as (N*O, F):  gx = col2im(G @ W),  gW = G.T @ X,
     gb = sum(G, axis 0)."""
     saves_inputs, saves_output = True, False
-    arity, kind, public, method = 3, "conv", False, False
+    arity, public, method = 3, False, False
+
+    @classmethod
+    def cases(cls, draw, t):
+        """x, W and (maybe) b for a drawn geometry."""
+        shape, k, s, p = draw(t.conv_geometry(cls.n))
+        f = draw(t.st.integers(1, 3))
+        inputs = [t.op_elements(cls, draw, shape), t.op_elements(cls, draw, (f, shape[1]) + k)]
+        if draw(t.st.booleans()):
+            inputs.append(t.op_elements(cls, draw, (f,)))
+        return {"stride": s, "padding": p}, inputs
     argnames = ("x", "W", "b")
     n = 2
 
@@ -205,10 +227,19 @@ class _Pool(_Geometry):
     """Shared: kernel_size, stride (default: kernel_size) and padding; public functions."""
     public = True
     saves_inputs, saves_output = False, False
+    distinct = False
 
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__(kernel_size, kernel_size if stride is None else stride, padding)
         self.stride = stride
+
+    @classmethod
+    def cases(cls, draw, t):
+        shape, k, s, p = draw(t.conv_geometry(cls.n))
+        fits = all(o >= ki for o, ki in zip(shape[2:], k))
+        stride = None if draw(t.st.booleans()) and fits else s
+        x = draw(t.distinct(shape)) if cls.distinct else t.op_elements(cls, draw, shape)
+        return {"kernel_size": k, "stride": stride, "padding": p}, [x]
 
     def _windows(self, x, value):
         check_input(x, self.n, self.name)
@@ -221,7 +252,7 @@ class _Pool(_Geometry):
 class _MaxPool(_Pool):
     """y = max of each window (padding never wins);  gx = gy scattered to each window's argmax
     (at a tie, the first in the window, as PyTorch)"""
-    kind = "max_pool"
+    distinct = True   # tests draw distinct values: a tie in a window is a kink
 
     def forward(self, x):
         if any(2 * pi > ki for pi, ki in zip(self.p, self.k)):
@@ -235,9 +266,23 @@ class _MaxPool(_Pool):
         return (dual(WindowScatter(self.idx, self.x_shape, self.k, self.s, self.p), gy),)
 
 
+def _window_cases(cls, draw, t):
+    """A geometry, and for the window ops an in-window position per output element."""
+    shape, k, s, p = draw(t.conv_geometry())
+    y_shape = shape[:2] + out_sizes(shape[2:], k, s, p, cls.name)
+    geometry = {"kernel_size": k, "stride": s, "padding": p}
+    if cls.name == "avg_unpool":
+        return {"x_shape": shape, **geometry}, [t.op_elements(cls, draw, y_shape)]
+    idx = draw(t.hnp.arrays(np.int64, y_shape + (1,),
+                            elements=t.st.integers(0, int(np.prod(k)) - 1)))
+    if cls.name == "window_gather":
+        return {"idx": idx, **geometry}, [t.op_elements(cls, draw, shape)]
+    return {"idx": idx, "x_shape": shape, **geometry}, [t.op_elements(cls, draw, y_shape)]
+
+
 class WindowGather(_Geometry):
     """y = x's window value at the fixed in-window position idx;  gx = window_scatter(gy)"""
-    name, kind = "window_gather", "window_index"
+    name, cases = "window_gather", classmethod(_window_cases)
 
     def __init__(self, idx, kernel_size, stride=1, padding=0):
         super().__init__(kernel_size, stride, padding)
@@ -255,7 +300,7 @@ class WindowGather(_Geometry):
 
 class WindowScatter(_Geometry):
     """y = zeros(x_shape) with gy added at each window's position idx;  gx = window_gather(gy)"""
-    name, kind = "window_scatter", "window_index"
+    name, cases = "window_scatter", classmethod(_window_cases)
 
     def __init__(self, idx, x_shape, kernel_size, stride=1, padding=0):
         super().__init__(kernel_size, stride, padding)
@@ -273,7 +318,6 @@ class WindowScatter(_Geometry):
 class _AvgPool(_Pool):
     """y = mean of each window, padded zeros included (PyTorch's default);
     gx = gy / K added back over each window (K = the kernel's size)"""
-    kind = "avg_pool"
 
     def forward(self, x):
         return self._windows(x, 0.0).mean(axis=-1)
@@ -284,7 +328,7 @@ class _AvgPool(_Pool):
 
 class AvgUnpool(_Geometry):
     """y = gy / K spread over each window, summed into x_shape;  gx = avg_pool(gy) (adjoint)"""
-    name, kind = "avg_unpool", "avg_unpool"
+    name, cases = "avg_unpool", classmethod(_window_cases)
 
     def __init__(self, x_shape, kernel_size, stride=1, padding=0):
         super().__init__(kernel_size, stride, padding)
@@ -325,7 +369,14 @@ class AvgPool2d(_AvgPool):
 class Pad(Op):
     """y = np.pad(x, pad_width) with zeros;  gx = gy with the padding cut off"""
     saves_inputs, saves_output = False, False
-    name, kind = "pad", "pad"
+    name = "pad"
+
+    @classmethod
+    def cases(cls, draw, t):
+        shape = draw(t.shapes(min_dims=1))
+        widths = [(draw(t.st.integers(0, 2)), draw(t.st.integers(0, 2))) for _ in shape]
+        x = t.op_elements(cls, draw, shape)
+        return {"pad_width": draw(t.st.sampled_from([widths, 1]))}, [x]
 
     def __init__(self, pad_width):
         self.pad_width = pad_width

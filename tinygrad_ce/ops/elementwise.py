@@ -52,6 +52,7 @@ class Exp(Op):
     """y = exp(x);  gx = gy * y"""
     saves_inputs, saves_output = False, True
     name = "exp"
+    numpy = (np.exp,)
 
     def forward(self, x):
         return np.exp(x)
@@ -64,6 +65,7 @@ class Log(Op):
     """y = log(x);  gx = gy / x"""
     saves_inputs, saves_output = True, False
     name, domain = "log", (0.1, 5.0)
+    numpy = (np.log,)
 
     def forward(self, x):
         return np.log(x)
@@ -76,6 +78,7 @@ class Sqrt(Op):
     """y = sqrt(x);  gx = gy / (2 y)"""
     saves_inputs, saves_output = False, True
     name, domain = "sqrt", (0.1, 5.0)
+    numpy = (np.sqrt,)
 
     def forward(self, x):
         return np.sqrt(x)
@@ -88,6 +91,7 @@ class Abs(Op):
     """y = |x|;  gx = gy * sign(x)  (0 at x = 0, as PyTorch)"""
     saves_inputs, saves_output = True, False
     name, kinks = "abs", (0.0,)
+    numpy = (np.abs,)
 
     def forward(self, x):
         return np.abs(x)
@@ -100,6 +104,7 @@ class Tanh(Op):
     """y = tanh(x);  gx = gy * (1 - y^2)"""
     saves_inputs, saves_output = False, True
     name = "tanh"
+    numpy = (np.tanh,)
 
     def forward(self, x):
         return np.tanh(x)
@@ -136,8 +141,16 @@ class ReLU(Op):
 
 
 class _Extremum(Op):
-    arity, kind, argnames = 2, "binary_tie", ("a", "b")
+    arity, argnames, broadcasts = 2, ("a", "b"), True
     saves_inputs, saves_output = True, False
+
+    @classmethod
+    def cases(cls, draw, t):
+        """Two broadcastable arrays that never tie (a tie is a kink)."""
+        sa, sb = draw(t.broadcastable_shapes(2))
+        a, b = t.op_elements(cls, draw, sa), t.op_elements(cls, draw, sb)
+        # a on a half-grid shifted by .13, b by .37: |a - b| >= 0.24 everywhere, never a tie
+        return {}, [np.round(a * 2) / 2 + 0.13, np.round(b * 2) / 2 + 0.37]
 
     def forward(self, a, b):
         return self.pick(a, b)
@@ -151,17 +164,27 @@ class _Extremum(Op):
 class Maximum(_Extremum):
     """y = maximum(a, b);  ga = gy * [a > b],  gb = gy * [a < b]  (a tie: half each, PyTorch)"""
     name, pick, wins = "maximum", staticmethod(np.maximum), staticmethod(np.greater)
+    numpy = (np.maximum,)
 
 
 class Minimum(_Extremum):
     """y = minimum(a, b);  ga = gy * [a < b],  gb = gy * [a > b]  (a tie: half each, PyTorch)"""
     name, pick, wins = "minimum", staticmethod(np.minimum), staticmethod(np.less)
+    numpy = (np.minimum,)
 
 
 class Where(Op):
     """y = where(cond, a, b);  ga = gy * cond,  gb = gy * (1 - cond);  cond gets no gradient"""
     saves_inputs, saves_output = True, False
-    name, arity, kind, argnames, nondiff = "where", 3, "where", ("cond", "a", "b"), (0,)
+    name, arity, argnames, nondiff, broadcasts = "where", 3, ("cond", "a", "b"), (0,), True
+    numpy = (np.where,)
+
+    @classmethod
+    def cases(cls, draw, t):
+        """A boolean condition and two arrays, the three shapes broadcastable."""
+        sc, sa, sb = draw(t.broadcastable_shapes(3))
+        cond = draw(t.hnp.arrays(bool, sc))
+        return {}, [cond, t.op_elements(cls, draw, sa), t.op_elements(cls, draw, sb)]
 
     def forward(self, cond, a, b):
         if cond.dtype != bool:
@@ -177,7 +200,17 @@ class Where(Op):
 class Clip(Op):
     """y = clip(x, lo, hi);  gx = gy * [lo <= x <= hi]  (boundaries pass gy, as PyTorch)"""
     saves_inputs, saves_output = True, False
-    name, kind = "clip", "clip"
+    name, numpy = "clip", (np.clip,)
+
+    @classmethod
+    def cases(cls, draw, t):
+        """lo and/or hi (at least one), x kept off both."""
+        st = t.st
+        lo = draw(st.one_of(st.none(), st.floats(-2, 0).map(lambda v: round(v, 2))))
+        hi = draw(st.one_of(st.none() if lo is not None else st.just(1.0),
+                            st.floats(0.5, 2).map(lambda v: round(v, 2))))
+        x = draw(t.arrays(draw(t.shapes()), avoid=[v for v in (lo, hi) if v is not None]))
+        return {"lo": lo, "hi": hi}, [x]
 
     def __init__(self, lo=None, hi=None):
         if lo is None and hi is None:

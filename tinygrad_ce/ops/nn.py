@@ -49,7 +49,14 @@ def softmax_and_label_loss(x, labels):
 class Softmax(Op):
     """y = exp(x) / sum(exp(x), axis);  gx = y * (gy - sum(gy * y, axis))"""
     saves_inputs, saves_output = False, True
-    name, kind = "softmax", "softmax"
+    name = "softmax"
+
+    @classmethod
+    def cases(cls, draw, t):
+        """An array of at least one dimension and an axis."""
+        shape = draw(t.shapes(min_dims=1))
+        axis = draw(t.st.integers(-len(shape), len(shape) - 1))
+        return {"axis": axis}, [t.op_elements(cls, draw, shape)]
 
     def __init__(self, axis=-1):
         self.axis = axis
@@ -64,7 +71,7 @@ class Softmax(Op):
 class LogSoftmax(Op):
     """y = x - logsumexp(x, axis);  gx = gy - softmax(x) * sum(gy, axis), softmax(x) = exp(y)"""
     saves_inputs, saves_output = False, True
-    name, kind = "log_softmax", "softmax"
+    name, cases = "log_softmax", Softmax.cases
 
     def __init__(self, axis=-1):
         self.axis = axis
@@ -113,22 +120,24 @@ def check_binary_target(op, z, t):
     if t.shape != z.shape:
         raise ValueError(f"{op}: target of shape {t.shape} does not match logits of shape "
                          f"{z.shape}; pass one target in [0, 1] per logit")
-    if t.size and (t.min() < 0 or t.max() > 1):
-        raise ValueError(f"{op}: targets must lie in [0, 1], got values from {t.min()} to "
-                         f"{t.max()}")
+    inside = (t >= 0) & (t <= 1)   # False for nan, so a nan target is refused too
+    if not inside.all():
+        raise ValueError(f"{op}: targets must lie in [0, 1], got {t[~inside][:3].tolist()}")
 
 
-def one_hot(labels, shape, dtype=np.float64):
-    """Rows of the identity: label i becomes e_i, in a table of ``shape``."""
-    table = np.zeros(shape, dtype=dtype)
-    table[np.arange(len(labels)), labels] = 1
-    return table
+def one_hot(labels, k, dtype=np.float64):
+    """Rows of the identity: label i becomes e_i, a table of shape (len(labels), k). The one
+    one-hot helper of the package (losses, datasets, the command line)."""
+    labels = np.asarray(labels)
+    table = np.zeros((labels.size, k), dtype=dtype)
+    table[np.arange(labels.size), labels.reshape(-1)] = 1
+    return table.reshape(labels.shape + (k,))
 
 
 def target_table(op, x, t):
     """The checked target as a probability table of x's shape: labels become one-hot rows."""
     t = check_target(op, x, t)
-    return t if t.ndim == 2 else one_hot(t, x.shape, x.dtype)
+    return t if t.ndim == 2 else one_hot(t, x.shape[1], x.dtype)
 
 
 def minus_target(y, t):
@@ -153,8 +162,14 @@ class CrossEntropy(Op):
     x: logits (N, K); t: labels (N,) or probability rows (N, K), which get no gradient.
     """
     saves_inputs, saves_output = True, False
-    name, arity, kind, nondiff = "cross_entropy", 2, "cross_entropy", (1,)
-    argnames = ("logits", "target")
+    name, arity, nondiff, argnames = "cross_entropy", 2, (1,), ("logits", "target")
+
+    @classmethod
+    def cases(cls, draw, t):
+        """Logits with labels or with probability rows, and a reduction."""
+        x, labels = draw(t.logits_and_labels())
+        target = labels if draw(t.st.booleans()) else draw(t.probability_rows(*x.shape))
+        return {"reduction": draw(t.st.sampled_from(REDUCTIONS))}, [x, target]
 
     def __init__(self, reduction="mean"):
         self.reduction = check_reduction(self.name, reduction)
@@ -169,7 +184,7 @@ class CrossEntropy(Op):
 
     def backward(self, gy, x, t, y):
         p = dual(Softmax(axis=1), x)
-        table = self._t if self._t.ndim == 2 else one_hot(self._t, p.shape, data_of(p).dtype)
+        table = self._t if self._t.ndim == 2 else one_hot(self._t, p.shape[1], data_of(p).dtype)
         return _scale(p - table, gy, self.reduction, x.shape[0], per_row=True), None
 
 
@@ -179,8 +194,15 @@ class BinaryCrossEntropyWithLogits(Op):
     n = z.size for "mean", as PyTorch; t (same shape as z, values in [0, 1]) gets no gradient.
     """
     saves_inputs, saves_output = True, False
-    name, arity, kind, argnames, nondiff = ("binary_cross_entropy_with_logits", 2, "bce",
-                                            ("z", "target"), (1,))
+    name, arity, argnames, nondiff = "binary_cross_entropy_with_logits", 2, ("z", "target"), (1,)
+
+    @classmethod
+    def cases(cls, draw, t):
+        """Logits in [-4, 4], targets in [0, 1] of the same shape, and a reduction."""
+        z = draw(t.arrays(draw(t.shapes()), lo=-4, hi=4))
+        target = draw(t.hnp.arrays(np.float64, z.shape,
+                                   elements=t.st.floats(0, 1, allow_subnormal=False)))
+        return {"reduction": draw(t.st.sampled_from(REDUCTIONS))}, [z, target]
 
     def __init__(self, reduction="mean"):
         self.reduction = check_reduction(self.name, reduction)

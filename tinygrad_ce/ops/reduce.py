@@ -6,7 +6,21 @@ from .base import Op, data_of, keepdims_shape, normalize_axis
 
 
 class _Reduce(Op):
-    kind = "reduce"
+    distinct = False   # tests draw distinct values (a tie in max is a kink)
+
+    @classmethod
+    def cases(cls, draw, t):
+        """An array, an axis (None, int or tuple) and keepdims."""
+        shape = draw(t.shapes())
+        x = draw(t.distinct(shape)) if cls.distinct else t.op_elements(cls, draw, shape)
+        return {"axis": draw(t.axes(shape)), "keepdims": draw(t.st.booleans())}, [x]
+
+    @classmethod
+    def from_numpy(cls, func, a, axis=None, keepdims=False, **rest):
+        if rest:
+            raise TypeError(f"np.{func.__name__} on a Tensor supports only axis and keepdims, "
+                            f"got {', '.join(rest)}")
+        return cls.function(a, axis, keepdims)
 
     def __init__(self, axis=None, keepdims=False):
         self.axis, self.keepdims = axis, bool(keepdims)
@@ -24,7 +38,7 @@ class _Reduce(Op):
 class Sum(_Reduce):
     """y = sum(x, axis);  gx = gy broadcast back over the summed axes"""
     saves_inputs, saves_output = False, False
-    name = "sum"
+    name, numpy = "sum", (np.sum,)
 
     def forward(self, x):
         self._setup(x)
@@ -37,7 +51,7 @@ class Sum(_Reduce):
 class Mean(_Reduce):
     """y = mean(x, axis);  gx = gy / n broadcast back (n: number of elements averaged)"""
     saves_inputs, saves_output = False, False
-    name = "mean"
+    name, numpy = "mean", (np.mean,)
 
     def forward(self, x):
         self._setup(x)
@@ -53,12 +67,14 @@ class Mean(_Reduce):
 class Max(_Reduce):
     """y = max(x, axis);  gx = gy at the maxima, shared evenly among ties (as torch.amax)"""
     saves_inputs, saves_output = False, False
-    name, reducer, kinks = "max", staticmethod(np.max), ("ties",)
+    name, reducer, distinct = "max", staticmethod(np.max), True
+    numpy = (np.max, np.amax)
 
     def forward(self, x):
         self._setup(x)
-        if x.size == 0:
-            raise ValueError(f"{self.name}: cannot reduce an empty array (shape {x.shape})")
+        if any(x.shape[a] == 0 for a in self.axes):
+            raise ValueError(f"{self.name}: cannot reduce over an empty axis (input shape "
+                             f"{x.shape}, axis {self.axis}); reduce over non-empty axes")
         y = self.reducer(x, axis=self.axes, keepdims=True)
         hit = x == y
         self.weight = hit / np.sum(hit, axis=self.axes, keepdims=True)
@@ -72,6 +88,7 @@ class Max(_Reduce):
 class Min(Max):
     """y = min(x, axis);  gx = gy at the minima, shared evenly among ties (as torch.amin)"""
     name, reducer = "min", staticmethod(np.min)
+    numpy = (np.min, np.amin)
 
 
 class LogSumExp(_Reduce):

@@ -3,6 +3,7 @@
 import numpy as np
 
 from ..autograd import replayable
+from ..ops.base import is_locked
 from ..tensor import Tensor
 
 
@@ -22,10 +23,16 @@ class Optimizer:
         self.params = list(params)
         if not self.params:
             raise ValueError(f"{type(self).__name__}: got an empty list of parameters")
-        for p in self.params:
+        seen = set()
+        for i, p in enumerate(self.params):
             if not isinstance(p, Tensor) or not p.requires_grad:
                 raise TypeError(f"{type(self).__name__}: parameters must be Tensors with "
                                 "requires_grad=True (e.g. model.params())")
+            if id(p) in seen:
+                raise ValueError(f"{type(self).__name__}: parameter {i} ({p.name or 'unnamed'}, "
+                                 f"shape {p.shape}) is given twice, so it would be stepped twice; "
+                                 "pass each parameter once (model.params() does)")
+            seen.add(id(p))
         self.state = [{} for _ in self.params]
         self.steps = 0
 
@@ -44,12 +51,11 @@ class Optimizer:
     @staticmethod
     def update(p, delta):
         """p += delta, in place (the array other code may hold stays the same object)."""
-        try:
-            p.data += delta
-        except ValueError:
+        if is_locked(p.data):
             raise ValueError(f"optimizer step: parameter {p.name or ''} of shape {p.shape} is "
                              "still saved on a live tape (backward with retain_graph=True?); "
-                             "finish with that graph before stepping") from None
+                             "finish with that graph before stepping")
+        p.data += delta
 
 
 def flat(arrays):

@@ -89,7 +89,8 @@ class RMSProp(Optimizer):
 class Adam(Optimizer):
     """m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
     p -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)   (weight decay added to g, as
-    torch.optim.Adam; that is L2 regularisation, not AdamW's decoupled decay)."""
+    torch.optim.Adam; that is L2 regularisation, not AdamW's decoupled decay). t counts the
+    steps of each parameter, as PyTorch: a step without a gradient does not count for it."""
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(params)
@@ -103,13 +104,13 @@ class Adam(Optimizer):
     def step(self, closure=None):
         loss = closure() if closure is not None else None
         b1, b2 = self.betas
-        t = self.steps + 1
         for p, s, g in self.grads():
             if self.weight_decay:
                 g = g + self.weight_decay * p.data
+            t = s["step"] = s.get("step", 0) + 1
             s["m"] = b1 * s.get("m", 0.0) + (1 - b1) * g
             s["v"] = b2 * s.get("v", 0.0) + (1 - b2) * g * g
             m_hat, v_hat = s["m"] / (1 - b1 ** t), s["v"] / (1 - b2 ** t)
             self.update(p, -self.lr * m_hat / (np.sqrt(v_hat) + self.eps))
-        self.steps = t
+        self.steps += 1
         return loss
