@@ -32,7 +32,7 @@ class SGD(Optimizer):
             if self.momentum:
                 s["buf"] = g.copy() if "buf" not in s else self.momentum * s["buf"] + g
                 g = g + self.momentum * s["buf"] if self.nesterov else s["buf"]
-            self.update(p, -self.lr * g)
+            self.update(p, np.multiply(g, -self.lr, out=self.scratch(s, g)))
         self.steps += 1
         return loss
 
