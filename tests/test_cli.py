@@ -59,7 +59,7 @@ def test_missing_dataset_files_say_where_to_put_them(tmp_path, capsys):
     (["train", "--epochs", "-1"], "--epochs: must be a positive integer"),
     (["train", "--optimzer", "adam"],
      "unrecognized arguments: --optimzer adam (did you mean --optimizer?)"),
-    (["trian"], "invalid choice: 'trian' (choose from 'train', 'gradcheck', 'graph', 'trace')"),
+    (["trian"], "invalid choice: 'trian' (choose from 'train', 'gradcheck', 'graph', 'trace', 'exercise')"),
 ])
 def test_bad_arguments_list_the_choices(args, message, capsys):
     with pytest.raises(SystemExit) as exit_info:

@@ -10,6 +10,7 @@ Layers of the package, imports pointing one way:
     optim/, data, datasets/, serialize   training: optimizers, batches, data, checkpoints
     replay                tg.compile: a step recorded once, replayed as a flat list of NumPy calls
     viz, trace, cli       seeing backprop: graph pictures, the backward trace; the command line
+    page, exercises       the step-through page (tg.viz.html, page_assets); backprop exercises
 """
 
 from .autograd import detect_anomaly, enable_grad, no_grad
@@ -33,6 +34,7 @@ _on_register(_export)
 from . import (  # noqa: E402
                      data,
                      datasets,
+                     exercises,
                      layers,  # noqa: E402
                      optim,
                      viz,  # noqa: E402
@@ -40,6 +42,7 @@ from . import (  # noqa: E402
 from . import interop as _interop  # noqa: E402,F401
 from .check_layer import check_layer  # noqa: E402
 from .convolution import col2im, conv1d, conv2d, im2col  # noqa: E402
+from .exercises import exercise  # noqa: E402
 from .gradcheck import gradcheck, gradgradcheck, numerical_gradient  # noqa: E402
 from .layers import (  # noqa: E402
                      Affine,
@@ -64,6 +67,7 @@ __all__ = ["Tensor", "Op", "grad", "no_grad", "enable_grad", "detect_anomaly", "
            "set_default_dtype", "gradcheck", "gradgradcheck", "numerical_gradient", "layers",
            "Layer", "Affine", "Sigmoid", "ReLU", "Tanh", "Softmax", "Dropout", "BatchNorm",
            "SoftmaxWithLoss", "SigmoidWithLoss", "Sequential", "check_layer", "data",
-           "datasets", "optim", "save", "load", "viz", "trace", "compile",
+           "datasets", "optim", "save", "load", "viz", "trace", "compile", "exercise",
+           "exercises",
            "conv1d", "conv2d", "im2col", "col2im",
            *sorted(_FUNCTIONS)]

@@ -1,4 +1,5 @@
-"""Command line: ``tinygrad-ce train | gradcheck | graph | trace``, or python -m tinygrad_ce.
+"""Command line: ``tinygrad-ce train | gradcheck | graph | trace | exercise``; also
+python -m tinygrad_ce.
 
 Each subcommand is one builder function decorated with ``@command``: it adds its parser and
 sets ``run``. ``main`` runs the chosen one inside ``command.run``, which turns every failure
@@ -200,14 +201,41 @@ def add_trace(sub):
                                    "passed on, and the rule it used.")
     p.add_argument("--batch", type=positive_int, default=2, help="rows in the batch")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--html", metavar="PATH", help="instead, write a page that steps through "
+                   "it in the browser (one self-contained .html file)")
     p.set_defaults(run=run_trace)
 
 
 def run_trace(args):
+    path = check_output(args.html, "--html", (".html", ".htm")) if args.html else None
     loss, tr = tiny_step(args.seed, args.batch)
+    if path:
+        from .viz import html
+        html(loss, path)
+        print(f"wrote {path}: open it in a browser, step with the arrow keys")
+        return 0
     print(loss.tape())
     print()
     print(tr)
+    return 0
+
+
+@command
+def add_exercise(sub):
+    p = sub.add_parser("exercise", help="derive the gradients of the demo net yourself",
+                       description="Backprop exercises at the terminal: for each backward step "
+                                   "of the two-layer net of `trace`, type the gradient it "
+                                   "passes to each input as a NumPy expression and get it "
+                                   "marked (exact, close, wrong, wrong shape); ends with the "
+                                   "score sheet. Step 0 is the softmax-with-loss: y - t.")
+    p.add_argument("--batch", type=positive_int, default=2, help="rows in the batch")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(run=run_exercise)
+
+
+def run_exercise(args):
+    from .exercises import session, two_layer_net
+    session(two_layer_net(args.seed, args.batch))
     return 0
 
 

@@ -4,7 +4,7 @@
 installed, and otherwise draws SVG itself (PNG needs Graphviz).
 """
 
-import html
+import html as _html
 import pathlib
 import shutil
 import subprocess
@@ -12,6 +12,7 @@ import subprocess
 import numpy as np
 
 from .autograd import ancestors, enable_grad
+from .page import html  # noqa: F401  (tg.viz.html: the step-through page)
 from .tensor import Tensor
 
 SMALL = 6  # tensors with at most this many elements show their values
@@ -204,7 +205,7 @@ def simple_svg(y, *, trace=None, values=True):
         out.append(f'<rect x="{x}" y="{y0}" width="{w}" height="{h}" rx="{radius}" '
                    f'fill="{fill}" stroke="#555"/>')
         for i, line in enumerate(label.split("\n")[:3]):
-            out.append(f'<text x="{x + 6}" y="{y0 + 15 + 13 * i}">{html.escape(line[:40])}</text>')
+            out.append(f'<text x="{x + 6}" y="{y0 + 15 + 13 * i}">{_html.escape(line[:40])}</text>')
     out.append("</svg>")
     return "\n".join(out)
 
