@@ -93,6 +93,7 @@ class Table:
             else:
                 cells.append(fmt.format(v))
         self.rows.append(cells + [unit, target])
+        print("| " + " | ".join(self.rows[-1]) + " |", file=sys.stderr, flush=True)  # progress
 
     def print(self):
         head = ["workload", *self.contenders, "unit", "target"]
