@@ -62,3 +62,14 @@ def test_spiral_mlp_reaches_95_percent_and_plots(tmp_path, capsys):
     assert history["accuracy"][-1] >= 0.95
     if plot is not None:
         assert plot.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_bptt_gradient_vanishes_explodes_and_gates_keep_it(tmp_path, capsys):
+    results, agreement = load("bptt").main(steps=24, batch=3)
+    ratio = {name: norms[0] / norms[-1] for name, norms in results.items()}  # first / last step
+    assert ratio["RNN, ||Wh|| = 0.5"] < 1e-5 and ratio["RNN, default init"] < 1e-3
+    assert ratio["RNN, ||Wh|| = 3"] > 1e3
+    assert ratio["GRU, update bias +3"] > 0.1 and ratio["LSTM, forget bias +3"] > 1e-2
+    assert ratio["GRU, update bias +3"] > 100 * ratio["GRU, default init"]
+    assert agreement < 1e-9
+    assert "steps back" in capsys.readouterr().out

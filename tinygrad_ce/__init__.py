@@ -45,6 +45,9 @@ from .convolution import col2im, conv1d, conv2d, im2col  # noqa: E402
 from .exercises import exercise  # noqa: E402
 from .gradcheck import gradcheck, gradgradcheck, numerical_gradient  # noqa: E402
 from .layers import (  # noqa: E402
+                     GRU,
+                     LSTM,
+                     RNN,
                      Affine,
                      BatchNorm,
                      Dropout,
@@ -71,3 +74,4 @@ __all__ = ["Tensor", "Op", "grad", "no_grad", "enable_grad", "detect_anomaly", "
            "exercises",
            "conv1d", "conv2d", "im2col", "col2im",
            *sorted(_FUNCTIONS)]
+__all__ += ["RNN", "GRU", "LSTM"]

@@ -55,7 +55,9 @@ def add_train(sub):
     p.add_argument("--weight-decay", type=float, default=1e-4,
                    help="L2 strength: weight_decay for first-order optimizers, l2/2 |p|^2 in "
                         "the loss for lbfgs and newton (default 1e-4)")
-    p.add_argument("--hidden", type=positive_int, default=256, help="hidden units of the mlp")
+    p.add_argument("--hidden", type=positive_int, default=None,
+                   help="hidden units of the mlp (default 256) or of each direction of the gru "
+                        "(default 6)")
     p.add_argument("--dropout", type=float, default=0.3, help="dropout after the mlp's ReLU")
     p.add_argument("--no-standardize", action="store_true",
                    help="keep the raw features (default: zero mean, unit variance)")
@@ -86,7 +88,8 @@ def run_train(args):
         train, test = T.standardize(train, test)
     n_in, n_classes = train[0].shape[1], int(max(train[1].max(), test[1].max())) + 1
     if args.model == "mlp":
-        T.check_memory(n_in, args.hidden, n_classes, len(train[0]), args.batch_size)
+        T.check_memory(n_in, args.hidden or T.HIDDEN["mlp"], n_classes, len(train[0]),
+                       args.batch_size)
     model, loss_layer = T.build_model(args.model, n_in, n_classes, args.hidden, args.seed,
                                       args.dropout if args.model == "mlp" else 0.0)
     closure_based = args.optimizer in ("lbfgs", "newton")

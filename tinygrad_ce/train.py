@@ -9,11 +9,21 @@ import numpy as np
 from . import datasets, optim, replay, threads
 from .autograd import no_grad
 from .data import DataLoader
-from .layers import Affine, Dropout, ReLU, Sequential, SigmoidWithLoss, SoftmaxWithLoss
+from .layers import (
+    GRU,
+    Affine,
+    AsSequence,
+    Dropout,
+    ReLU,
+    Sequential,
+    SigmoidWithLoss,
+    SoftmaxWithLoss,
+)
 from .ops.nn import one_hot
 from .tensor import Tensor
 
-MODELS = ("logistic", "softmax", "mlp")
+MODELS = ("logistic", "softmax", "mlp", "gru")
+HIDDEN = {"mlp": 256, "gru": 6}  # default hidden units (per direction for the gru)
 OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam", "lbfgs", "newton")
 DATASETS = ("digits", "iris", "spiral", "mnist", "cifar10")
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
@@ -47,11 +57,14 @@ def standardize(train, test):
     return ((x - mean) / std, t), ((xt - mean) / std, tt)
 
 
-def build_model(kind, n_in, n_classes, hidden=256, seed=0, dropout=0.0):
+def build_model(kind, n_in, n_classes, hidden=None, seed=0, dropout=0.0):
     """(model, loss layer). logistic: one sigmoid per class (one-vs-rest logistic regression);
-    softmax: softmax regression; mlp: Affine -> ReLU [-> Dropout] -> Affine with softmax
-    cross-entropy."""
+    softmax: softmax regression; mlp: Affine -> ReLU [-> Dropout] -> Affine; gru (MNIST-1D's
+    recurrent model): the n_in features as n_in time steps of a bidirectional GRU, its outputs
+    at every step flattened into Affine(2 * hidden * n_in, n_classes); softmax cross-entropy.
+    ``hidden`` defaults per model (``HIDDEN``)."""
     rng = np.random.default_rng(seed)
+    hidden = HIDDEN.get(kind) if hidden is None else hidden
     # the linear models are convex: start at zero, as is usual for them (and best for Newton)
     if kind == "logistic":
         return Sequential(Affine(n_in, n_classes, init=0.0, rng=rng)), SigmoidWithLoss()
@@ -63,6 +76,9 @@ def build_model(kind, n_in, n_classes, hidden=256, seed=0, dropout=0.0):
         middle = [Dropout(dropout, rng=rng)] if dropout else []
         return Sequential(Affine(n_in, hidden, init="he", rng=rng), ReLU(), *middle,
                           Affine(hidden, n_classes, rng=rng)), SoftmaxWithLoss()
+    if kind == "gru":
+        return Sequential(AsSequence(), GRU(1, hidden, bidirectional=True, rng=rng),
+                          Affine(2 * hidden * n_in, n_classes, rng=rng)), SoftmaxWithLoss()
     raise ValueError(f"unknown model {kind!r}; choose one of {', '.join(MODELS)}")
 
 

@@ -4,11 +4,13 @@ from .activations import ReLU, Sigmoid, Softmax, Tanh
 from .affine import Affine
 from .base import Layer, LayerOp
 from .losses import SigmoidWithLoss, SoftmaxWithLoss
+from .recurrent import GRU, LSTM, RNN, AsSequence
 from .regularization import BatchNorm, Dropout
 from .sequential import Sequential
 
 __all__ = ["Layer", "LayerOp", "Affine", "Sigmoid", "ReLU", "Tanh", "Softmax", "Dropout",
            "BatchNorm", "SoftmaxWithLoss", "SigmoidWithLoss", "Sequential"]
+__all__ += ["RNN", "GRU", "LSTM", "AsSequence"]
 
 
 def catalogue():
@@ -31,4 +33,7 @@ def catalogue():
         "sigmoid_with_loss": lambda r: (SigmoidWithLoss(), (x(r), (x(r) > 0).astype(float))),
         "sequential": lambda r: (Sequential(Affine(5, 4, rng=r), ReLU(), Affine(4, 3, rng=r)),
                                  (x(r),)),
+        "rnn": lambda r: (RNN(3, 2, rng=r), (r.standard_normal((2, 3, 3)),)),
+        "gru": lambda r: (GRU(3, 2, bidirectional=True, rng=r), (r.standard_normal((2, 3, 3)),)),
+        "lstm": lambda r: (LSTM(3, 2, rng=r), (r.standard_normal((2, 3, 3)),)),
     }
