@@ -73,3 +73,10 @@ def test_bptt_gradient_vanishes_explodes_and_gates_keep_it(tmp_path, capsys):
     assert ratio["GRU, update bias +3"] > 100 * ratio["GRU, default init"]
     assert agreement < 1e-9
     assert "steps back" in capsys.readouterr().out
+
+
+def test_convnet_by_hand_equals_on_the_tape(capsys):
+    same, spelled, reports = load("convnet").main(epochs=1, n_train=200)
+    assert same == 0.0 and spelled < 1e-12
+    assert all(reports) and len(reports) == 7
+    assert "test accuracy" in capsys.readouterr().out

@@ -36,6 +36,7 @@ from . import (  # noqa: E402
                      datasets,
                      exercises,
                      layers,  # noqa: E402
+                     models,  # noqa: E402
                      optim,
                      viz,  # noqa: E402
 )
@@ -49,9 +50,16 @@ from .layers import (  # noqa: E402
                      LSTM,
                      RNN,
                      Affine,
+                     AvgPool1d,
+                     AvgPool2d,
                      BatchNorm,
+                     Conv1d,
+                     Conv2d,
                      Dropout,
+                     Flatten,
                      Layer,
+                     MaxPool1d,
+                     MaxPool2d,
                      ReLU,
                      Sequential,
                      Sigmoid,
@@ -70,8 +78,8 @@ __all__ = ["Tensor", "Op", "grad", "no_grad", "enable_grad", "detect_anomaly", "
            "set_default_dtype", "gradcheck", "gradgradcheck", "numerical_gradient", "layers",
            "Layer", "Affine", "Sigmoid", "ReLU", "Tanh", "Softmax", "Dropout", "BatchNorm",
            "SoftmaxWithLoss", "SigmoidWithLoss", "Sequential", "check_layer", "data",
-           "datasets", "optim", "save", "load", "viz", "trace", "compile", "exercise",
-           "exercises",
-           "conv1d", "conv2d", "im2col", "col2im",
+           "datasets", "optim", "save", "load", "viz", "trace", "compile", "exercise", "exercises",
+           "conv1d", "conv2d", "im2col", "col2im", "models", "Conv1d", "Conv2d", "MaxPool1d",
+           "MaxPool2d", "AvgPool1d", "AvgPool2d", "Flatten",
            *sorted(_FUNCTIONS)]
 __all__ += ["RNN", "GRU", "LSTM"]

@@ -191,10 +191,7 @@ def run_backward(roots, grads, *, retain_graph, create_graph, capture=None):
         grads = [g if hasattr(g, "_data") else type(roots[0])._make(np.asarray(g)) for g in grads]
     pending, stored = dict(zip(roots, grads)), set()
     anomaly, tracer = STATE.anomaly, STATE.tracer
-    if capture is None:
-        nodes, onward = ancestors(roots), None
-    else:
-        nodes, onward = between(roots, capture)
+    nodes, onward = (ancestors(roots), None) if capture is None else between(roots, capture)
     with (enable_grad() if create_graph else no_grad()):
         for t in nodes:
             g = pending.pop(t, None)

@@ -48,19 +48,22 @@ def add_train(sub):
     p.add_argument("--model", choices=T.MODELS, default="mlp")
     p.add_argument("--dataset", choices=T.DATASETS, default="digits")
     p.add_argument("--optimizer", choices=T.OPTIMIZERS, default="adam")
-    p.add_argument("--epochs", type=positive_int, default=40)
-    p.add_argument("--batch-size", type=positive_int, default=50)
+    p.add_argument("--epochs", type=positive_int, default=None,
+                   help="passes over the data (default 40; mnist1d: 150, the paper's 6,000 steps)")
+    p.add_argument("--batch-size", type=positive_int, default=None,
+                   help="default 50; mnist1d: 100")
     p.add_argument("--lr", type=positive_float, default=None,
-                   help="learning rate (default depends on the optimizer)")
-    p.add_argument("--weight-decay", type=float, default=1e-4,
+                   help="learning rate (default depends on the optimizer; adam on mnist1d: 1e-2)")
+    p.add_argument("--weight-decay", type=float, default=None,
                    help="L2 strength: weight_decay for first-order optimizers, l2/2 |p|^2 in "
-                        "the loss for lbfgs and newton (default 1e-4)")
+                        "the loss for lbfgs and newton (default 1e-4; mnist1d: 0)")
     p.add_argument("--hidden", type=positive_int, default=None,
                    help="hidden units of the mlp (default 256) or of each direction of the gru "
                         "(default 6)")
     p.add_argument("--dropout", type=float, default=0.3, help="dropout after the mlp's ReLU")
     p.add_argument("--no-standardize", action="store_true",
-                   help="keep the raw features (default: zero mean, unit variance)")
+                   help="keep the raw features (default: zero mean, unit variance; mnist1d is "
+                        "used as generated)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-root", default=None, help="folder of the MNIST or CIFAR-10 files")
     p.add_argument("--download", action="store_true", help="fetch MNIST or CIFAR-10 if missing")
@@ -73,7 +76,20 @@ def add_train(sub):
     p.set_defaults(run=run_train)
 
 
+def _paper_defaults(args):
+    """Fill the options left unset: a dataset's own settings (MNIST-1D's paper), else ours."""
+    paper = T.PAPER_SETTINGS.get(args.dataset, {})
+    args.epochs = args.epochs or paper.get("epochs", 40)
+    args.batch_size = args.batch_size or paper.get("batch_size", 50)
+    if args.lr is None and args.optimizer == "adam":
+        args.lr = paper.get("lr")
+    if args.weight_decay is None:
+        args.weight_decay = paper.get("weight_decay", 1e-4)
+    args.no_standardize = args.no_standardize or not paper.get("standardize", True)
+
+
 def run_train(args):
+    _paper_defaults(args)
     if not 0 <= args.dropout < 1:
         raise CommandError(f"--dropout must be in [0, 1), got {args.dropout}")
     if args.weight_decay < 0:
@@ -91,7 +107,9 @@ def run_train(args):
         T.check_memory(n_in, args.hidden or T.HIDDEN["mlp"], n_classes, len(train[0]),
                        args.batch_size)
     model, loss_layer = T.build_model(args.model, n_in, n_classes, args.hidden, args.seed,
-                                      args.dropout if args.model == "mlp" else 0.0)
+                                      args.dropout if args.model == "mlp" else 0.0, args.dataset)
+    if args.model == "cnn":
+        train, test = [(T.as_images(x, args.dataset), t) for x, t in (train, test)]
     closure_based = args.optimizer in ("lbfgs", "newton")
     optimizer = T.build_optimizer(args.optimizer, model.params(), args.lr,
                                   0.0 if closure_based else args.weight_decay)
@@ -249,6 +267,34 @@ def _unknown_message(command_parser, unknown):
              for m in [difflib.get_close_matches(u.split("=")[0], options, n=1)] if m]
     message = f"unrecognized arguments: {' '.join(unknown)}"
     return message + (f" (did you mean {', '.join(hints)}?)" if hints else "")
+
+
+@command
+def add_reproduce(sub):
+    p = sub.add_parser("reproduce", help="reproduce a paper's table (mnist1d), offline",
+                       description="Train the MNIST-1D paper's models (logistic regression, "
+                                   "MLP, CNN, bidirectional GRU) with its settings (Adam, "
+                                   "lr 1e-2, batch 100, 6,000 steps) over several seeds, and "
+                                   "print our test "
+                                   "accuracy (mean and range) beside the paper's and the "
+                                   "official notebooks' figures.")
+    p.add_argument("dataset", choices=["mnist1d"])
+    p.add_argument("--seeds", type=positive_int, default=None, help="seeds per model (default 3; "
+                   "--quick: 2)")
+    p.add_argument("--quick", action="store_true",
+                   help="a smoke test: 300 steps, 2 seeds (well under a minute)")
+    p.add_argument("--models", default=None,
+                   help="comma-separated subset of the models (default: all)")
+    p.add_argument("--steps", type=positive_int, default=None, help="override the 6,000 steps")
+    p.set_defaults(run=run_reproduce)
+
+
+def run_reproduce(args):
+    from . import reproduce
+    names = args.models.split(",") if args.models else None
+    reproduce.main(args.dataset, seeds=args.seeds, quick=args.quick, names=names,
+                   steps=args.steps)
+    return 0
 
 
 def parser():

@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from . import datasets, optim, replay, threads
+from . import datasets, models, optim, replay, threads
 from .autograd import no_grad
 from .data import DataLoader
 from .layers import (
@@ -22,10 +22,14 @@ from .layers import (
 from .ops.nn import one_hot
 from .tensor import Tensor
 
-MODELS = ("logistic", "softmax", "mlp", "gru")
+MODELS = ("logistic", "softmax", "mlp", "cnn", "gru")
 HIDDEN = {"mlp": 256, "gru": 6}  # default hidden units (per direction for the gru)
 OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam", "lbfgs", "newton")
-DATASETS = ("digits", "iris", "spiral", "mnist", "cifar10")
+DATASETS = ("digits", "iris", "spiral", "mnist", "cifar10", "mnist1d")
+# MNIST-1D's own settings (Greydanus and Kobak): Adam, lr 1e-2, batch 100, 6,000 steps = 150 epochs
+# of 40 batches, no weight decay, the data as generated (no further standardisation)
+PAPER_SETTINGS = {"mnist1d": {"epochs": 150, "batch_size": 100, "lr": 1e-2, "weight_decay": 0.0,
+                              "standardize": False}}
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 THREADS_HELP = threads.HELP
 use_fastest_threads = threads.use_fastest
@@ -45,6 +49,8 @@ def load_dataset(name, root=None, download=False, seed=0):
         return datasets.load_mnist(root, download)
     if name == "cifar10":
         return datasets.load_cifar10(root, download)
+    if name == "mnist1d":
+        return datasets.load_mnist1d()
     raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
 
 
@@ -57,12 +63,22 @@ def standardize(train, test):
     return ((x - mean) / std, t), ((xt - mean) / std, tt)
 
 
-def build_model(kind, n_in, n_classes, hidden=None, seed=0, dropout=0.0):
+def as_images(x, dataset):
+    """Rows of features as (N, C, *spatial) for a convnet (``models.INPUT_SHAPES``)."""
+    return x.reshape((len(x),) + models.INPUT_SHAPES[dataset])
+
+
+def build_model(kind, n_in, n_classes, hidden=None, seed=0, dropout=0.0, dataset=None):
     """(model, loss layer). logistic: one sigmoid per class (one-vs-rest logistic regression);
-    softmax: softmax regression; mlp: Affine -> ReLU [-> Dropout] -> Affine; gru (MNIST-1D's
-    recurrent model): the n_in features as n_in time steps of a bidirectional GRU, its outputs
-    at every step flattened into Affine(2 * hidden * n_in, n_classes); softmax cross-entropy.
-    ``hidden`` defaults per model (``HIDDEN``)."""
+    softmax: softmax regression; mlp: Affine -> ReLU [-> Dropout] -> Affine with softmax
+    cross-entropy (on MNIST-1D: the paper's residual MLP); cnn: ``models.convnet_for(dataset)``
+    on ``as_images(x, dataset)``; gru (MNIST-1D's recurrent model): the n_in features as n_in
+    time steps of a bidirectional GRU, its outputs at every step flattened into
+    Affine(2 * hidden * n_in, n_classes). ``hidden`` defaults per model (``HIDDEN``)."""
+    if kind == "cnn":
+        return models.convnet_for(dataset, n_classes, seed), SoftmaxWithLoss()
+    if kind == "mlp" and dataset == "mnist1d":
+        return models.mnist1d_mlp(seed), SoftmaxWithLoss()
     rng = np.random.default_rng(seed)
     hidden = HIDDEN.get(kind) if hidden is None else hidden
     # the linear models are convex: start at zero, as is usual for them (and best for Newton)

@@ -42,13 +42,14 @@ class Dropout(Layer):
 
 
 class BatchNorm(Layer):
-    """Batch normalisation over axis 0 of an (N, D) input, as torch.nn.BatchNorm1d.
+    """Batch normalisation per feature of (N, D), or per channel of (N, C, ...) (as
+    torch.nn.BatchNorm1d/2d): the statistics are taken over every axis but axis 1.
 
     Training: xn = (x - mean) / sqrt(var + eps) with the batch's mean and (biased) variance;
     running statistics follow ``running = (1 - momentum) * running + momentum * batch`` (the
     running variance unbiased, as PyTorch). Evaluation uses the running statistics.
-    y = gamma * xn + beta.  Backward (training), with dxn = dout * gamma:
-    dx = (dxn - mean(dxn) - xn * mean(dxn * xn)) / sqrt(var + eps).
+    y = gamma * xn + beta.  Backward (training), with dxn = dout * gamma and means over the
+    same axes: dx = (dxn - mean(dxn) - xn * mean(dxn * xn)) / sqrt(var + eps).
     """
     saves_inputs, saves_output = True, False
 
@@ -65,41 +66,52 @@ class BatchNorm(Layer):
         self.running_var = np.ones(features, dtype=dtype)
         self.xn = self.std = None
 
-    def forward(self, x):
+    def _axes(self, x):
+        """The axes the statistics run over, and the shape that broadcasts (C,) against x."""
         d = self.gamma.shape[0]
-        if x.ndim != 2 or x.shape[1] != d:
-            raise ValueError(f"batch_norm: expected input of shape (N, {d}), got {x.shape}")
+        if x.ndim < 2 or x.shape[1] != d:
+            raise ValueError(f"batch_norm: expected input of shape (N, {d}) or (N, {d}, ...), "
+                             f"got {x.shape}")
+        return (0,) + tuple(range(2, x.ndim)), (d,) + (1,) * (x.ndim - 2)
+
+    def forward(self, x):
+        axes, shape = self._axes(x)
         if self.training:
-            n = x.shape[0]
+            n = x.size // x.shape[1]
             if n < 2:
                 raise ValueError("batch_norm: a batch of one has no variance in training mode; "
                                  "use batches of 2 or more, or call layer.eval()")
-            mean, var = x.mean(axis=0), x.var(axis=0)
+            mean, var = x.mean(axis=axes), x.var(axis=axes)
             m = self.momentum
             self.running_mean = (1 - m) * self.running_mean + m * mean
             self.running_var = (1 - m) * self.running_var + m * var * n / (n - 1)
         else:
             mean, var = self.running_mean, self.running_var
-        self.std = np.sqrt(var + self.eps)
-        self.xn = (x - mean) / self.std
-        return self.gamma.data * self.xn + self.beta.data
+        self.std = np.sqrt(var + self.eps).reshape(shape)
+        self.xn = (x - mean.reshape(shape)) / self.std
+        return self.gamma.data.reshape(shape) * self.xn + self.beta.data.reshape(shape)
 
     def backward(self, dout):
         self.check_forward_done()
-        self.add_grad(self.beta, dout.sum(axis=0))
-        self.add_grad(self.gamma, (dout * self.xn).sum(axis=0))
-        dxn = dout * self.gamma.data
+        axes, shape = self._axes(dout)
+        self.add_grad(self.beta, dout.sum(axis=axes))
+        self.add_grad(self.gamma, (dout * self.xn).sum(axis=axes))
+        dxn = dout * self.gamma.data.reshape(shape)
         if not self.training:
             return dxn / self.std
-        return (dxn - dxn.mean(axis=0) - self.xn * (dxn * self.xn).mean(axis=0)) / self.std
+        mean = dxn.mean(axis=axes, keepdims=True)
+        return (dxn - mean - self.xn * (dxn * self.xn).mean(axis=axes, keepdims=True)) / self.std
 
     def reference(self, x):
+        axes, shape = self._axes(x)
         if self.training:
-            mean = x.mean(axis=0)
-            var = ((x - mean) ** 2).mean(axis=0)
+            mean = x.mean(axis=axes, keepdims=True)
+            var = ((x - mean) ** 2).mean(axis=axes, keepdims=True)
         else:
-            mean, var = Tensor(self.running_mean), Tensor(self.running_var)
-        return self.gamma * ((x - mean) / F["sqrt"](var + self.eps)) + self.beta
+            mean = Tensor(self.running_mean.reshape(shape))
+            var = Tensor(self.running_var.reshape(shape))
+        return (self.gamma.reshape(shape) * ((x - mean) / F["sqrt"](var + self.eps))
+                + self.beta.reshape(shape))
 
     def __repr__(self):
         return f"BatchNorm({self.gamma.shape[0]})"
