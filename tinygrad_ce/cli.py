@@ -84,6 +84,9 @@ def add_train(sub):
     p.add_argument("--save", metavar="PATH", help="write the trained parameters (.npz)")
     p.add_argument("--plot", metavar="PATH", help="write a PNG of loss and accuracy curves")
     p.add_argument("--quiet", action="store_true", help="no per-epoch lines or progress bar")
+    p.add_argument("--compile", action="store_true",
+                   help="replay each training step with tg.compile (same numbers, less "
+                        "bookkeeping; lbfgs and newton run normally)")
     p.set_defaults(run=run_train)
 
 
@@ -131,11 +134,14 @@ def run_train(args):
             history = T.fit(model, loss_layer, optimizer, train, test, epochs=args.epochs,
                             batch_size=args.batch_size, seed=args.seed, n_classes=n_classes,
                             l2=args.weight_decay if closure_based else 0.0,
-                            log=None if args.quiet else print, progress=not args.quiet)
+                            log=None if args.quiet else print, progress=not args.quiet,
+                            compiled=args.compile)
     except KeyboardInterrupt:
         raise Interrupted(_save_interrupted(model, args.save)) from None
     print(f"train accuracy {history['train_accuracy'][-1]:.4f}")
     print(f"test accuracy {history['test_accuracy'][-1]:.4f}  ({history['seconds']:.1f} s)")
+    if args.compile:
+        print(f"replayed {history['replayed']} steps (tg.compile)")
     if args.save:
         model.save(args.save)
         print(f"saved the parameters to {args.save}")
