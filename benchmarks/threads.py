@@ -23,11 +23,16 @@ WORKLOADS = {
 }
 
 
-def wall_time(command, threads):
+def wall_time(command, threads, timeout):
+    """Seconds for one run, or inf when it takes longer than ``timeout``."""
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS=str(threads),
                OPENBLAS_NUM_THREADS=str(threads), MPLBACKEND="Agg")
     start = time.perf_counter()
-    subprocess.run(command, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+    try:
+        subprocess.run(command, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL,
+                       timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return float("inf")
     return time.perf_counter() - start
 
 
@@ -38,20 +43,27 @@ def busy_processes(n):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--timeout", type=float, default=300, help="seconds per run at most")
+    parser.add_argument("--only", nargs="*", default=list(WORKLOADS), help="workload names")
+    parser.add_argument("--machine", nargs="*", default=["idle", "loaded"])
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     print(f"{cores} cores, load average {os.getloadavg()[0]:.2f} at the start")
     print(f"{'workload':34s} {'machine':8s} {'1 thread':>9s} {f'{cores} threads':>10s}")
     for name, command in WORKLOADS.items():
-        for machine in ("idle", "loaded"):
+        if name not in args.only:
+            continue
+        for machine in args.machine:
             load = busy_processes(cores) if machine == "loaded" else []
             try:
-                best = [min(wall_time(command, n) for _ in range(args.repeat)) for n in (1, cores)]
+                best = [min(wall_time(command, n, args.timeout) for _ in range(args.repeat))
+                        for n in (1, cores)]
             finally:
                 for p in load:
                     p.kill()
                     p.wait()
-            print(f"{name:34s} {machine:8s} {best[0]:8.2f}s {best[1]:9.2f}s", flush=True)
+            cells = [f"> {args.timeout:g}s" if b == float("inf") else f"{b:.2f}s" for b in best]
+            print(f"{name:34s} {machine:8s} {cells[0]:>9s} {cells[1]:>10s}", flush=True)
 
 
 if __name__ == "__main__":

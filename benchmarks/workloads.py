@@ -18,122 +18,205 @@ def params(sizes, dtype, seed=0):
 
 
 def mlp_step_fn(contender, sizes, act, dtype, batch):
+    """One SGD step (lr 0.1) of Affine -> act -> ... -> Affine -> softmax cross-entropy on a
+    fixed batch, written for ``contender``; the step returns the loss (in any form)."""
     rng = np.random.default_rng(1)
     x = rng.random((batch, sizes[0])).astype(dtype)
     t = rng.integers(0, sizes[-1], batch)
     ps = params(sizes, dtype)
-    if contender == "numpy":
-        import hand_numpy
-        net = hand_numpy.Net(ps, {"sigmoid": hand_numpy.Sigmoid, "relu": hand_numpy.ReLU}[act])
-        return lambda: net.step(x, t, 0.1)
-    if contender == "tinygrad_ce":
-        import tinygrad_ce as tg
-        layers = []
-        for i, (W, b) in enumerate(ps):
-            layer = tg.Affine(*W.shape, dtype=dtype)
-            layer.W.data[...], layer.b.data[...] = W, b
-            layers.append(layer)
-            if i < len(ps) - 1:
-                layers.append(tg.Sigmoid() if act == "sigmoid" else tg.ReLU())
-        model, loss_layer = tg.Sequential(*layers), tg.SoftmaxWithLoss()
-        opt = tg.optim.SGD(model.params(), lr=0.1)
-        xt = tg.Tensor(x)
+    lib, _, mode = contender.partition(":")
+    make = {"numpy": _numpy_mlp, "tinygrad_ce": _tinygrad_mlp, "torch": _torch_mlp,
+            "mygrad": _mygrad_mlp}[lib]
+    step = make(ps, act, x, t)
+    return compiled(step) if mode == "compiled" else step
 
-        def step():
-            opt.zero_grad()
-            loss = loss_layer(model(xt), t)
-            loss.backward()
-            opt.step()
-        return step
-    if contender == "torch":
-        import torch
-        torch.set_num_threads(1)
-        mods = []
-        for i, (W, b) in enumerate(ps):
-            lin = torch.nn.Linear(*W.shape).to(getattr(torch, str(np.dtype(dtype))))
-            with torch.no_grad():
-                lin.weight.copy_(torch.from_numpy(W.T.copy()))
-                lin.bias.copy_(torch.from_numpy(b))
-            mods.append(lin)
-            if i < len(ps) - 1:
-                mods.append(torch.nn.Sigmoid() if act == "sigmoid" else torch.nn.ReLU())
-        model = torch.nn.Sequential(*mods)
-        opt = torch.optim.SGD(model.parameters(), lr=0.1)
-        xt, tt = torch.from_numpy(x), torch.from_numpy(t)
 
-        def step():
-            opt.zero_grad()
-            torch.nn.functional.cross_entropy(model(xt), tt).backward()
-            opt.step()
-        return step
-    raise ValueError(contender)
+def compiled(step):
+    """The same step replayed by tg.compile (recorded at its first call)."""
+    import tinygrad_ce as tg
+    return tg.compile(step)
+
+
+def _numpy_mlp(ps, act, x, t):
+    import hand_numpy
+    net = hand_numpy.Net(ps, {"sigmoid": hand_numpy.Sigmoid, "relu": hand_numpy.ReLU}[act])
+    return lambda: net.step(x, t, 0.1)
+
+
+def _tinygrad_mlp(ps, act, x, t):
+    import tinygrad_ce as tg
+    layers = []
+    for i, (W, b) in enumerate(ps):
+        layer = tg.Affine(*W.shape, dtype=W.dtype)
+        layer.W.data[...], layer.b.data[...] = W, b
+        layers.append(layer)
+        if i < len(ps) - 1:
+            layers.append(tg.Sigmoid() if act == "sigmoid" else tg.ReLU())
+    model, loss_layer = tg.Sequential(*layers), tg.SoftmaxWithLoss()
+    opt = tg.optim.SGD(model.params(), lr=0.1)
+    xt = tg.Tensor(x)
+
+    def step():
+        opt.zero_grad()
+        loss = loss_layer(model(xt), t)
+        loss.backward()
+        opt.step()
+        return loss
+    return step
+
+
+def _torch_mlp(ps, act, x, t):
+    import torch
+    torch.set_num_threads(1)
+    mods = []
+    for i, (W, b) in enumerate(ps):
+        lin = torch.nn.Linear(*W.shape).to(getattr(torch, str(W.dtype)))
+        with torch.no_grad():
+            lin.weight.copy_(torch.from_numpy(W.T.copy()))
+            lin.bias.copy_(torch.from_numpy(b))
+        mods.append(lin)
+        if i < len(ps) - 1:
+            mods.append(torch.nn.Sigmoid() if act == "sigmoid" else torch.nn.ReLU())
+    model = torch.nn.Sequential(*mods)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    xt, tt = torch.from_numpy(x), torch.from_numpy(t)
+
+    def step():
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(xt), tt)
+        loss.backward()
+        opt.step()
+        return loss
+    return step
+
+
+def _mygrad_mlp(ps, act, x, t):
+    import mygrad as mg
+    from mygrad.nnet.activations import relu, sigmoid
+    from mygrad.nnet.losses import softmax_crossentropy
+    f = sigmoid if act == "sigmoid" else relu
+    weights = [(mg.tensor(W.copy()), mg.tensor(b.copy())) for W, b in ps]
+    flat = [p for pair in weights for p in pair]
+
+    def step():
+        h = x
+        for i, (W, b) in enumerate(weights):
+            h = mg.matmul(h, W) + b
+            if i < len(weights) - 1:
+                h = f(h)
+        loss = softmax_crossentropy(h, t)
+        loss.backward()
+        for p in flat:                 # MyGrad has no optimizer: SGD in place, by hand
+            g = p.grad
+            g *= 0.1
+            p.data -= g
+        return loss
+    return step
 
 
 def timed(fn, repeats, warmup=3):
+    """Median seconds per call of ``fn`` over ``repeats`` calls after ``warmup`` calls: CPU time
+    of this thread (what the call cost, even while other processes share the cores) and wall
+    time (what a user waits, inflated by those processes)."""
     for _ in range(warmup):
         fn()
-    times = []
+    cpu, wall = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        c, w = time.thread_time(), time.perf_counter()
         fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+        wall.append(time.perf_counter() - w)
+        cpu.append(time.thread_time() - c)
+    return float(np.median(cpu)), float(np.median(wall))
+
+
+def first_value(fn):
+    """Run ``fn`` once; its result as a float (a loss) or a float64 array (a gradient)."""
+    out = fn()
+    if hasattr(out, "detach"):      # torch
+        out = out.detach().numpy()
+    out = np.asarray(getattr(out, "data", out), dtype=np.float64)
+    return float(out) if out.ndim == 0 else out.tolist()
 
 
 def chain_fn(contender, n=300):
+    """W2: n cheap elementwise ops on 16 numbers (x * 1.0001, + 0.001, sigmoid, repeated),
+    then sum and backward: what each op costs beyond its arithmetic."""
     x0 = np.linspace(-1, 1, 16)
-    if contender == "numpy":
+    lib, _, mode = contender.partition(":")
+    if lib == "numpy":
         def run():
             y, outs = x0, []
             for _ in range(n // 3):
-                y = y * 1.0001
-                y = y + 0.001
-                y = np.exp(-np.logaddexp(0, -y))
+                y = y * -1.0001          # -(y * 1.0001 + 0.001), bit for bit, in fewer calls
+                y -= 0.001
+                np.exp(y, out=y)         # sigmoid in place: 1 / (1 + exp(-z)); no overflow here
+                y += 1
+                np.reciprocal(y, out=y)
                 outs.append(y)
             g = np.ones(16)
             for y in reversed(outs):
-                g = g * y * (1 - y)
-                g = g * 1.0001
+                g *= y
+                g *= 1 - y
+                g *= 1.0001
             return g
         return run
-    if contender == "tinygrad_ce":
+    if lib == "tinygrad_ce":
         import tinygrad_ce as tg
         x = tg.Tensor(x0, requires_grad=True)
 
         def run():
+            x.zero_grad()
             y = x
             for _ in range(n // 3):
                 y = tg.sigmoid(y * 1.0001 + 0.001)
             y.sum().backward()
-        return run
-    if contender == "torch":
+            return x.grad
+        return compiled(run) if mode == "compiled" else run
+    if lib == "torch":
         import torch
         torch.set_num_threads(1)
         x = torch.tensor(x0, requires_grad=True)
 
         def run():
+            x.grad = None
             y = x
             for _ in range(n // 3):
                 y = torch.sigmoid(y * 1.0001 + 0.001)
             y.sum().backward()
+            return x.grad
+        return run
+    if lib == "mygrad":
+        import mygrad as mg
+        from mygrad.nnet.activations import sigmoid
+        x = mg.tensor(x0)
+
+        def run():
+            y = x
+            for _ in range(n // 3):
+                y = sigmoid(y * 1.0001 + 0.001)
+            y.sum().backward()
+            return x.grad
         return run
     raise ValueError(contender)
 
 
 def main(name, contender, *args):
     out = {"workload": name, "contender": contender}
-    if name.startswith("W1"):
+    if name == "W1":
         dtype, batch, depth = args[0], int(args[1]), int(args[2])
         sizes = [784] + [100] * depth + [10]
         fn = mlp_step_fn(contender, sizes, "sigmoid", dtype, batch)
-        out["seconds"] = timed(fn, 30)
+        out["first"] = first_value(fn)
+        out["seconds"], out["wall"] = timed(fn, 200, warmup=10)
     elif name == "W2":
         fn = chain_fn(contender)
-        out["seconds"] = timed(fn, 50)
-        out["us_per_op"] = out["seconds"] / 301 * 1e6
+        out["first"] = first_value(fn)
+        out["seconds"], out["wall"] = timed(fn, 100, warmup=5)
+        out["ops"] = 301
     elif name == "W3":
         fn = mlp_step_fn(contender, [784, 1024, 1024, 10], "relu", np.float32, 1024)
-        out["seconds"] = timed(fn, 10, warmup=2)
+        out["first"] = first_value(fn)
+        out["seconds"], out["wall"] = timed(fn, 10, warmup=2)
     elif name == "W4":
         fn = mlp_step_fn(contender, [784, 1024, 1024, 10], "relu", np.float32, 1024)
         setup = proc_status("VmRSS")
@@ -146,7 +229,21 @@ def main(name, contender, *args):
         out.update(gradcheck_figures(args[0] == "fast"))
     elif name == "CHAIN":
         out.update(chain_ratio(int(args[0])))
+    elif name == "PRINT":
+        out.update(printing_times(int(args[0])))
+    out["blas"] = blas_kernel()       # after the contender's imports: every BLAS is loaded
     print(json.dumps(out))
+
+
+def blas_kernel():
+    """Which BLAS and which of its kernels this process runs (threadpoolctl, if installed)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown (pip install threadpoolctl)"
+    return "; ".join(f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')} "
+                     f"{i.get('num_threads')} thread(s)" for i in threadpool_info()
+                     if i.get("user_api") == "blas")
 
 
 def proc_status(field):
@@ -176,7 +273,7 @@ def gradcheck_figures(fast):
     report = tg.gradcheck(f, [W, b], fast=fast, seed=0)
     seconds = time.perf_counter() - start
     if fast:
-        seconds = timed(lambda: tg.gradcheck(f, [W, b], fast=True, seed=0), 20)
+        seconds = timed(lambda: tg.gradcheck(f, [W, b], fast=True, seed=0), 20)[0]
     return {"seconds": seconds, "max_abs_error": report.max_abs_error, "passed": bool(report)}
 
 
@@ -193,6 +290,29 @@ def chain_ratio(n):
     s.backward()
     backward = time.perf_counter() - start
     return {"forward": forward, "backward": backward, "ratio": backward / forward}
+
+
+def printing_times(n):
+    """Seconds to print the tape, the DOT text and the backward trace of an n-op chain."""
+    import tinygrad_ce as tg
+    x = tg.Tensor(np.ones(4), requires_grad=True, name="x")
+    y = x
+    for _ in range(n):
+        y = y * 1.00001
+    s = y.sum()
+    times = {}
+    start = time.perf_counter()
+    str(s.tape())
+    times["tape"] = time.perf_counter() - start
+    start = time.perf_counter()
+    tg.viz.to_dot(s)
+    times["dot"] = time.perf_counter() - start
+    with tg.trace() as tr:
+        s.backward()
+    start = time.perf_counter()
+    str(tr)
+    times["trace"] = time.perf_counter() - start
+    return times
 
 
 if __name__ == "__main__":

@@ -109,6 +109,7 @@ def draw(results, path):
 
 
 if __name__ == "__main__":
+    tg.threads.use_fastest()  # one BLAS thread unless you set OMP_NUM_THREADS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=40, help="sequence length T")
     parser.add_argument("--plot", metavar="PATH", help="write the norms per step (PNG)")

@@ -51,4 +51,5 @@ def main(gd_steps=300, lam=1e-3):
 
 
 if __name__ == "__main__":
+    tg.threads.use_fastest()  # one BLAS thread unless you set OMP_NUM_THREADS
     main()

@@ -57,4 +57,5 @@ def main(epochs=300):
 
 
 if __name__ == "__main__":
+    tg.threads.use_fastest()  # one BLAS thread unless you set OMP_NUM_THREADS
     main()

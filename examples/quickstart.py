@@ -49,4 +49,5 @@ def main(steps=300, seed=0):
 
 
 if __name__ == "__main__":
+    tg.threads.use_fastest()  # one BLAS thread unless you set OMP_NUM_THREADS
     main()

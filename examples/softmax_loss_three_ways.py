@@ -69,4 +69,5 @@ def main(n=200, lam=0.1, repeats=3):
 
 
 if __name__ == "__main__":
+    tg.threads.use_fastest()  # one BLAS thread unless you set OMP_NUM_THREADS
     main()

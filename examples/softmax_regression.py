@@ -61,4 +61,5 @@ def main(gd_steps=500, lam=1e-4):
 
 
 if __name__ == "__main__":
+    tg.threads.use_fastest()  # one BLAS thread unless you set OMP_NUM_THREADS
     main()

@@ -55,6 +55,7 @@ def draw(model, x, t, history, path):
 
 
 if __name__ == "__main__":
+    tg.threads.use_fastest()  # one BLAS thread unless you set OMP_NUM_THREADS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=300)
     parser.add_argument("--plot", metavar="PATH", help="write the curves and boundary (PNG)")

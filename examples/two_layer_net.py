@@ -46,4 +46,5 @@ def main(epochs=20, batch_size=50, lr=0.5):
 
 
 if __name__ == "__main__":
+    tg.threads.use_fastest()  # one BLAS thread unless you set OMP_NUM_THREADS
     main()

@@ -3,6 +3,7 @@ own ``ci`` profile (derandomized, no deadline). Choose one with HYPOTHESIS_PROFI
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile("dev", max_examples=40, deadline=None)
@@ -13,3 +14,14 @@ if os.environ.get("HYPOTHESIS_PROFILE"):
     settings.load_profile(os.environ["HYPOTHESIS_PROFILE"])
 elif not os.environ.get("CI"):
     settings.load_profile("dev")
+
+
+@pytest.fixture
+def silent_server():
+    """A server on 127.0.0.1 that accepts connections (the kernel's backlog) and never answers."""
+    import socket
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    yield f"http://127.0.0.1:{server.getsockname()[1]}/"
+    server.close()

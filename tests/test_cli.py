@@ -47,7 +47,8 @@ def test_non_finite_loss_stops_with_epoch_step_and_advice(capsys):
 
 def test_missing_dataset_files_say_where_to_put_them(tmp_path, capsys):
     assert main(["train", "--dataset", "mnist", "--data-root", str(tmp_path), "--quiet"]) == 2
-    assert "download=True" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--download" in err and "--data-root" in err and "by hand" in err
 
 
 @pytest.mark.parametrize("args, message", [
@@ -105,3 +106,30 @@ def test_python_dash_m_and_help():
     out = subprocess.run([sys.executable, "-m", "tinygrad_ce", "train", "--help"],
                          capture_output=True, text=True, check=True).stdout
     assert "--optimizer" in out and "sgd,momentum,adagrad,rmsprop,adam,lbfgs,newton" in out
+
+
+@pytest.mark.parametrize("name", ["lbfgs", "newton"])
+def test_full_batch_epoch_lines_show_the_loss_after_the_step(name):
+    from tinygrad_ce import train as T
+    (x, t), test = T.standardize(*tg.datasets.load_iris())
+    model, loss_layer = T.build_model("softmax", 4, 3)
+    before = T.objective(model, loss_layer, x, t, 1e-4)
+    np.testing.assert_allclose(before, np.log(3))             # zero weights: uniform softmax
+    history = T.fit(model, loss_layer, T.build_optimizer(name, model.params()), (x, t), test,
+                    epochs=1, l2=1e-4, log=None, progress=False)
+    after = T.objective(model, loss_layer, x, t, 1e-4)
+    np.testing.assert_allclose(history["loss"], [after], rtol=1e-12)
+    assert after < 0.5 * before
+
+
+def test_download_failure_is_one_line_naming_url_and_timeout(tmp_path, capsys, monkeypatch,
+                                                             silent_server):
+    from tinygrad_ce.datasets import download, mnist
+    monkeypatch.setattr(download, "TIMEOUT", 0.3)
+    monkeypatch.setattr(mnist, "MIRROR", silent_server)
+    code = main(["train", "--dataset", "mnist", "--download", "--data-root",
+                 str(tmp_path / "m"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert f"could not download {silent_server}" in err and "within 0.3 s" in err
+    assert not (tmp_path / "m").exists()

@@ -4,6 +4,7 @@ import gzip
 import hashlib
 import os
 import tarfile
+import zlib
 
 import numpy as np
 import pytest
@@ -173,3 +174,74 @@ def test_corrupt_or_missing_checkpoint_names_the_file(tmp_path):
         tg.load(path)
     with pytest.raises(FileNotFoundError, match="no checkpoint at"):
         tg.load(tmp_path / "absent.npz")
+
+
+# ---- offline, broken and corrupt data ---------------------------------------------------------
+
+def test_missing_files_message_gives_both_spellings_the_urls_and_the_folder(tmp_path):
+    with pytest.raises(FileNotFoundError) as info:
+        tg.datasets.load_mnist(tmp_path / "mnist")
+    message = str(info.value)
+    assert "--download" in message and "download=True" in message and "--data-root" in message
+    assert mnist.MIRROR + "t10k-labels-idx1-ubyte.gz" in message
+    assert f"put them in {tmp_path / 'mnist'} by hand" in message
+    assert not (tmp_path / "mnist").exists()
+    with pytest.raises(FileNotFoundError, match="cifar-10-binary.tar.gz .*--download"):
+        tg.datasets.load_cifar10(tmp_path / "cifar")
+
+
+def test_a_server_that_never_answers_times_out_naming_the_url(tmp_path, monkeypatch, silent_server):
+    import urllib.request
+    monkeypatch.setattr(download, "TIMEOUT", 0.3)
+    monkeypatch.setattr(mnist, "MIRROR", silent_server)
+    waits, urlopen = [], urllib.request.urlopen
+    monkeypatch.setattr(urllib.request, "urlopen",
+                        lambda url, timeout: waits.append(timeout) or urlopen(url, timeout=timeout))
+    root = tmp_path / "cache" / "mnist"
+    with pytest.raises(OSError, match=f"could not download {silent_server}train-images-idx3-ubyte"
+                                      r".gz: no answer within 0.3 s.*by hand"):
+        tg.datasets.load_mnist(root, download=True)
+    assert waits == [0.3]                           # the bound applies to connect and reads
+    assert list(tmp_path.iterdir()) == []           # no empty cache folders left behind
+
+
+def test_an_unreachable_server_names_the_url_and_leaves_no_folders(tmp_path, monkeypatch):
+    import socket
+    with socket.socket() as s:                      # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setattr(mnist, "MIRROR", f"http://127.0.0.1:{port}/")
+    with pytest.raises(OSError, match=f"could not download http://127.0.0.1:{port}/train-images"):
+        tg.datasets.load_mnist(tmp_path / "a" / "b", download=True)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_corrupt_gzip_is_a_clear_error_naming_the_file(tmp_path):
+    make_mnist(tmp_path)
+    path = tmp_path / "train-labels-idx1-ubyte.gz"
+    raw = bytearray(gzip.compress(gzip.decompress(path.read_bytes())))    # no name in the header
+    raw[10:14] = b"\xff" * 4                        # damage the deflate stream: zlib.error
+    path.write_bytes(bytes(raw))
+    with pytest.raises(zlib.error):
+        gzip.decompress(bytes(raw))
+    with pytest.raises(ValueError, match="cannot read .*train-labels-idx1-ubyte.gz .*corrupt"):
+        tg.datasets.load_mnist(tmp_path)
+    path.write_bytes(bytes(raw[:15]))               # cut short: EOFError
+    with pytest.raises(ValueError, match="cannot read .*train-labels-idx1-ubyte.gz"):
+        tg.datasets.load_mnist(tmp_path)
+
+
+@pytest.mark.parametrize("bad", [10, 200, 255])
+def test_mnist_labels_outside_0_to_9_are_refused(tmp_path, bad):
+    make_mnist(tmp_path, gz=False)
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.array([1, bad, 3]), gz=False)
+    with pytest.raises(ValueError, match=f"t10k labels hold {bad}, outside 0..9"):
+        tg.datasets.load_mnist(tmp_path)
+
+
+def test_an_idx_header_whose_size_overflows_is_called_corrupt(tmp_path):
+    make_mnist(tmp_path, gz=False)
+    header = (2051).to_bytes(4, "big") + b"".join(n.to_bytes(4, "big") for n in (2**31, 2**31, 4))
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(header)    # 2**64 pixels, 0 bytes of data
+    with pytest.raises(ValueError, match="train-images-idx3-ubyte is truncated or corrupt"):
+        tg.datasets.load_mnist(tmp_path)

@@ -1,15 +1,21 @@
 """The backward trace and the graph pictures."""
 
+import html
 import re
 import shutil
+import sys
 import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import tinygrad_ce as tg
 from tinygrad_ce import viz
 from tinygrad_ce.cli import main, tiny_step
+from tinygrad_ce.printing import array_text
 
 
 def tiny_net(seed=0):
@@ -145,3 +151,92 @@ def test_cli_trace_matches_backward():
         for x, _, _ in step.passed:
             if x.is_leaf:
                 np.testing.assert_array_equal(tr.gradient_of(x), x.grad.data)
+
+
+# ---- pictures without Graphviz, dot's own errors, --expand ------------------------------------
+
+def test_builtin_svg_has_arrowheads_and_full_labels():
+    loss, tr = tiny_step()
+    svg = viz.simple_svg(loss, trace=tr)
+    root = ET.fromstring(svg)
+    ns = "{http://www.w3.org/2000/svg}"
+    lines = root.findall(f"{ns}line")
+    assert lines and all(e.get("marker-end") == "url(#arrow)" for e in lines)
+    assert root.find(f"{ns}defs/{ns}marker[@id='arrow']") is not None
+    shown = [e.text for e in root.iter(f"{ns}text")]
+    nodes = viz._nodes(loss)
+    for i, t in enumerate(nodes):                  # every line of every label, uncut
+        for line in viz.tensor_label(t, i, tr.gradient_of(t)).split("\n"):
+            assert line in shown
+    widths = {float(r.get("width")) for r in root.iter(f"{ns}rect")}
+    longest = max(len(s) for s in shown)
+    assert max(widths) >= longest * 6               # boxes are as wide as their text
+
+
+def test_render_failure_carries_dots_own_message(tmp_path):
+    if not shutil.which("dot"):
+        pytest.skip("Graphviz's dot is not installed")
+    loss, _, _ = tiny_net()
+    with pytest.raises(RuntimeError, match=r"dot could not write .*missing_dir/g.svg: Error: "
+                                           r"Could not open"):
+        viz.render(loss, tmp_path / "missing_dir" / "g.svg")
+
+
+def test_expand_draws_the_target_where_it_enters():
+    loss, tr = tiny_step()
+    text = viz.to_dot(loss, expand=True)
+    ops = dict(re.findall(r'^\s*(op\d+_\d+) \[.*label="([^"]*)"', text, flags=re.M))
+    target = [a for a, c in re.findall(r"^\s*(\w+) -> (\w+)", text, flags=re.M)
+              if a == "t1"]                          # t1 is the label vector t
+    entered = re.findall(r"^\s*t1 -> (\w+) \[style=dashed, label=\"one-hot\"\]", text, flags=re.M)
+    assert target == ["t1"] and [ops[e] for e in entered] == ["mul"]   # where y*t is formed
+
+
+def test_notebook_display_of_tape_trace_and_graph(monkeypatch):
+    loss, tr = tiny_step()
+    tape = loss.tape()
+    assert repr(tape) == str(tape) and repr(tr) == str(tr)
+    assert tape._repr_html_() == "<pre>" + html.escape(str(tape)) + "</pre>"
+    assert "&gt;" in tr._repr_html_() and "softmax_with_loss" in tr._repr_html_()
+    IPython = pytest.importorskip("IPython")
+    formatter = IPython.core.interactiveshell.InteractiveShell.instance().display_formatter
+    data, _ = formatter.format(tape)
+    assert data["text/plain"] == str(tape) and data["text/html"].startswith("<pre>")
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    data, _ = formatter.format(viz.graph(loss))
+    assert ET.fromstring(data["image/svg+xml"]).tag.endswith("svg")
+
+
+# ---- printing deep graphs ---------------------------------------------------------------------
+
+def test_printing_a_deep_chain_needs_no_recursion():
+    x = tg.Tensor(np.ones(2), requires_grad=True, name="x")
+    y = x
+    for _ in range(3000):
+        y = y * 1.0001
+    y = y.sum()
+    with tg.trace() as tr:
+        y.backward(retain_graph=True)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(200)
+    try:
+        tape, dot, trace_text = str(y.tape()), viz.to_dot(y), str(tr)
+    finally:
+        sys.setrecursionlimit(limit)
+    assert tape.count(" = mul(") == 3000 and dot.count('label="mul"') == 3000
+    assert trace_text.startswith("backward trace: 3001 steps")
+
+
+@settings(max_examples=60)
+@given(hnp.arrays(st.sampled_from([np.float64, np.float32]),
+                  hnp.array_shapes(min_dims=0, max_dims=3, max_side=3),
+                  elements=st.floats(width=32) | st.floats(-1e9, 1e9, width=32)
+                  | st.floats(-0.0009765625, 0.0009765625, width=32)),
+       st.sampled_from([3, 4]))
+@example(np.array([2e6, 1.0], dtype=np.float32), 4)      # float32 switches to exponents at 1e6
+@example(np.array([[-np.inf], [1.7e-7]]), 4)             # room for '-inf' beside '0.'
+@example(np.array([np.nan, 0.25, 1.0]), 3)
+def test_fast_array_text_is_numpys_text(a, precision):
+    expected = " ".join(np.array2string(a, precision=precision, separator=", ",
+                                        suppress_small=True).split())
+    assert array_text(a, precision) == expected

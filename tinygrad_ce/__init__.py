@@ -6,8 +6,11 @@ Layers of the package, imports pointing one way:
     tensor, functional    the Tensor and the functions made from the registry
     tape, grad, interop   the printable tape, tg.grad, NumPy's functions on Tensors
     gradcheck, testing    checking gradients; hypothesis strategies for your own tests
+    differences, report,  finite differences that estimate their own error; the reports;
+      vjp, layer_state    check_vjp for any framework; what a layer keeps on self
     layers/, check_layer  layers by hand and on the tape; their three-way check
     optim/, data, datasets/, serialize   training: optimizers, batches, data, checkpoints
+    replay                tg.compile: a step recorded once, replayed as a flat list of NumPy calls
     viz, trace, cli       seeing backprop: graph pictures, the backward trace; the command line
     page, exercises       the step-through page (tg.viz.html, page_assets); backprop exercises
 """
@@ -37,6 +40,7 @@ from . import (  # noqa: E402
                      layers,  # noqa: E402
                      models,  # noqa: E402
                      optim,
+                     threads,  # BLAS threads for the command line and the examples
                      viz,  # noqa: E402
 )
 from . import interop as _interop  # noqa: E402,F401
@@ -67,6 +71,7 @@ from .layers import (  # noqa: E402
                      SoftmaxWithLoss,
                      Tanh,
 )
+from .replay import compile  # noqa: E402,A004  (tg.compile: a replayed step)
 from .serialize import load, save  # noqa: E402
 from .trace import trace  # noqa: E402
 
@@ -81,7 +86,8 @@ __all__ = ["Tensor", "Op", "grad", "no_grad", "enable_grad", "detect_anomaly", "
            "set_default_dtype", "gradcheck", "gradgradcheck", "numerical_gradient", "layers",
            "Layer", "Affine", "Sigmoid", "ReLU", "Tanh", "Softmax", "Dropout", "BatchNorm",
            "SoftmaxWithLoss", "SigmoidWithLoss", "Sequential", "check_layer", "data",
-           "datasets", "optim", "save", "load", "viz", "trace", "exercise", "exercises",
+           "datasets", "optim", "save", "load", "viz", "trace", "compile", "exercise",
+           "exercises", "threads",
            "conv1d", "conv2d", "im2col", "col2im", "models", "Conv1d", "Conv2d", "MaxPool1d",
            "MaxPool2d", "AvgPool1d", "AvgPool2d", "Flatten",
            *sorted(_FUNCTIONS)]

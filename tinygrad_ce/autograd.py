@@ -8,6 +8,7 @@ gradient.
 """
 
 import contextlib
+import functools
 import operator
 import threading
 import traceback
@@ -26,11 +27,17 @@ class _State(threading.local):
     grad_enabled = True
     anomaly = False
     tracer = None     # set by tg.trace(): called once per backward step
+    recorder = None   # set by tg.compile while it records a step: told about each event
     plain = True
 
     def set(self, grad_enabled, anomaly):
         self.grad_enabled, self.anomaly = grad_enabled, anomaly
-        self.plain = grad_enabled and not anomaly
+        self.plain = grad_enabled and not anomaly and self.recorder is None
+
+    def set_recorder(self, recorder):
+        """tg.compile's recorder (or None): ops then leave the plain path to tell it."""
+        self.recorder = recorder
+        self.set(self.grad_enabled, self.anomaly)
 
 
 STATE = _State()
@@ -73,6 +80,17 @@ class detect_anomaly(_Reentrant):
 
     def __exit__(self, *exc):
         STATE.set(STATE.grad_enabled, self.prev)
+
+
+def replayable(method):
+    """Mark a method whose effect tg.compile replays by calling it again (an optimizer's
+    ``step``, ``zero_grad``): while a step is recorded, the recorder is told of the call."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        if STATE.recorder is None:
+            return method(self, *args, **kwargs)
+        return STATE.recorder.call(method, self, args, kwargs)
+    return wrapper
 
 
 def creation_site():

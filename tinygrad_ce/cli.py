@@ -15,7 +15,7 @@ import numpy as np
 
 from . import __version__
 from . import train as T
-from .command import CommandError, Interrupted, check_output, run
+from .command import CommandError, Interrupted, Parser, check_output, run
 
 COMMANDS = []  # the builders, in the order --help lists the subcommands
 
@@ -33,6 +33,19 @@ def positive_int(text):
     return value
 
 
+def int_in(low, high):
+    """An argparse type: an integer from ``low`` to ``high``."""
+    def integer(text):  # argparse names the function: "invalid integer value: 'x'"
+        value = int(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high}, got {text}")
+        return value
+    return integer
+
+
+seed = int_in(0, 2**63 - 1)  # what np.random.default_rng accepts
+
+
 def positive_float(text):
     value = float(text)
     if not value > 0:
@@ -44,7 +57,8 @@ def positive_float(text):
 def add_train(sub):
     p = sub.add_parser("train", help="train a model and print its accuracy",
                        description="Train a model on the tape and report train and test "
-                                   "accuracy. With no options: an MLP on the shipped digits.")
+                                   "accuracy. With no options: an MLP on the shipped digits.",
+                       epilog=T.THREADS_HELP)
     p.add_argument("--model", choices=T.MODELS, default="mlp")
     p.add_argument("--dataset", choices=T.DATASETS, default="digits")
     p.add_argument("--optimizer", choices=T.OPTIMIZERS, default="adam")
@@ -67,12 +81,15 @@ def add_train(sub):
     p.add_argument("--no-standardize", action="store_true",
                    help="keep the raw features (default: zero mean, unit variance; mnist1d is "
                         "used as generated)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--data-root", default=None, help="folder of the MNIST or CIFAR-10 files")
     p.add_argument("--download", action="store_true", help="fetch MNIST or CIFAR-10 if missing")
     p.add_argument("--save", metavar="PATH", help="write the trained parameters (.npz)")
     p.add_argument("--plot", metavar="PATH", help="write a PNG of loss and accuracy curves")
     p.add_argument("--quiet", action="store_true", help="no per-epoch lines or progress bar")
+    p.add_argument("--compile", action="store_true",
+                   help="replay each training step with tg.compile (same numbers, less "
+                        "bookkeeping; lbfgs and newton run normally)")
     p.set_defaults(run=run_train)
 
 
@@ -116,16 +133,19 @@ def run_train(args):
     schedule = T.build_schedule(args.schedule, optimizer, args.epochs)
     print(f"training {args.model} on {args.dataset} ({len(train[0])} train, {len(test[0])} test, "
           f"{n_in} features, {n_classes} classes) with {args.optimizer}", flush=True)
-    try:
-        history = T.fit(model, loss_layer, optimizer, train, test, epochs=args.epochs,
-                        batch_size=args.batch_size, seed=args.seed, n_classes=n_classes,
-                        l2=args.weight_decay if closure_based else 0.0,
-                        log=None if args.quiet else print, progress=not args.quiet,
-                        schedule=schedule)
+    try:  # overflow warnings are left out: a non-finite loss stops with its own message
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            history = T.fit(model, loss_layer, optimizer, train, test, epochs=args.epochs,
+                            batch_size=args.batch_size, seed=args.seed, n_classes=n_classes,
+                            l2=args.weight_decay if closure_based else 0.0,
+                            log=None if args.quiet else print, progress=not args.quiet,
+                            compiled=args.compile, schedule=schedule)
     except KeyboardInterrupt:
         raise Interrupted(_save_interrupted(model, args.save)) from None
     print(f"train accuracy {history['train_accuracy'][-1]:.4f}")
     print(f"test accuracy {history['test_accuracy'][-1]:.4f}  ({history['seconds']:.1f} s)")
+    if args.compile:
+        print(f"replayed {history['replayed']} steps (tg.compile)")
     if args.save:
         model.save(args.save)
         print(f"saved the parameters to {args.save}")
@@ -152,7 +172,7 @@ def add_gradcheck(sub):
                                    "1 if any fails.")
     p.add_argument("layers", nargs="*", metavar="LAYER",
                    help=f"layers to check (default: all): {', '.join(catalogue())}")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     p.set_defaults(run=run_gradcheck)
 
 
@@ -197,7 +217,7 @@ def add_graph(sub):
     p.add_argument("-o", "--output", default="graph.svg", help="the file (.svg, .png or .dot)")
     p.add_argument("--expand", action="store_true", help="draw each layer's primitive ops")
     p.add_argument("--no-values", action="store_true", help="leave out values and gradients")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     p.set_defaults(run=run_graph)
 
 
@@ -219,8 +239,8 @@ def add_trace(sub):
                        description="Print each backward step of one training step of a small "
                                    "two-layer net: the gradient each op received and what it "
                                    "passed on, and the rule it used.")
-    p.add_argument("--batch", type=positive_int, default=2, help="rows in the batch")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch", type=int_in(1, 10_000), default=2, help="rows in the batch")
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--html", metavar="PATH", help="instead, write a page that steps through "
                    "it in the browser (one self-contained .html file)")
     p.set_defaults(run=run_trace)
@@ -248,8 +268,8 @@ def add_exercise(sub):
                                    "passes to each input as a NumPy expression and get it "
                                    "marked (exact, close, wrong, wrong shape); ends with the "
                                    "score sheet. Step 0 is the softmax-with-loss: y - t.")
-    p.add_argument("--batch", type=positive_int, default=2, help="rows in the batch")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch", type=int_in(1, 10_000), default=2, help="rows in the batch")
+    p.add_argument("--seed", type=seed, default=0)
     p.set_defaults(run=run_exercise)
 
 
@@ -297,8 +317,8 @@ def run_reproduce(args):
 
 
 def parser():
-    p = argparse.ArgumentParser(prog="tinygrad-ce", description="tinygrad_ce: learn, teach and "
-                                "test backpropagation", epilog=T.THREADS_HELP)
+    p = Parser(prog="tinygrad-ce", epilog=T.THREADS_HELP,
+               description="tinygrad_ce: learn, teach and test backpropagation")
     p.add_argument("--version", action="version", version=f"tinygrad-ce {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True

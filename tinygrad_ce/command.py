@@ -7,6 +7,7 @@ returns 130 and says what was saved (a subcommand that saved something raises ``
 with that news); a closed pipe (``tinygrad-ce trace | head -1``) ends quietly.
 """
 
+import argparse
 import os
 import pathlib
 import sys
@@ -45,7 +46,7 @@ def run(name, function, args):
         return _quiet_exit()
     except KeyboardInterrupt as e:
         news = str(e) if isinstance(e, Interrupted) else "nothing was saved"
-        print(f"\ntinygrad-ce {name}: interrupted; {news}", file=sys.stderr)
+        print(f"tinygrad-ce {name}: interrupted; {news}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except USER_ERRORS as e:
         print(f"tinygrad-ce {name}: error: {one_line(e)}", file=sys.stderr)
@@ -60,6 +61,13 @@ def _quiet_exit():
     except (OSError, ValueError):
         pass
     return EXIT_BROKEN_PIPE
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with a mistake reported in one line (and where to read the usage)."""
+
+    def error(self, message):
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def check_output(path, option, suffixes):

@@ -13,6 +13,8 @@ def grad(outputs, inputs, grad_outputs=None, *, retain_graph=None, create_graph=
     not depend on gets zeros (PyTorch's ``materialize_grads=True``). ``retain_graph`` defaults
     to ``create_graph``; with ``create_graph=True`` the results have history.
     """
+    if autograd.STATE.recorder is not None:
+        autograd.STATE.recorder.refuse("tg.grad is not replayed (backward() is)")
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     single = isinstance(inputs, Tensor)
     inputs = [inputs] if single else list(inputs)

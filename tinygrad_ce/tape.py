@@ -1,5 +1,8 @@
 """The tape of a Tensor as a printable table: one entry per recorded op, in the order it ran."""
 
+import functools
+import html
+
 from .autograd import ancestors
 from .table import table
 
@@ -36,7 +39,7 @@ class Tape(list):
             params = ", ".join(f"{k}={v!r}" for k, v in e.op.params().items())
             call = f"%{number[id(e.output)]} = {e.op.name}({args}{', ' + params if params else ''})"
             g = e.output.grad
-            rows.append((str(e.step), call, str(e.output.shape), str(e.output.dtype),
+            rows.append((str(e.step), call, str(e.output.shape), dtype_name(e.output.dtype),
                          "-" if g is None else str(g.shape)))
         leaves = [x for x in tensors.values() if x._op is None]
         lines = table(rows)
@@ -44,5 +47,18 @@ class Tape(list):
             kind = "leaf, requires grad" if x.requires_grad else "constant"
             label = f" {x.name!r}" if x.name else ""
             grad = f", grad {x.grad.shape}" if x.grad is not None else ""
-            lines.append(f"  %{number[id(x)]}{label}: {kind}, shape {x.shape}, {x.dtype}{grad}")
+            lines.append(f"  %{number[id(x)]}{label}: {kind}, shape {x.shape}, "
+                         f"{dtype_name(x.dtype)}{grad}")
         return "\n".join(lines)
+
+    __repr__ = __str__
+
+    def _repr_html_(self):
+        """In a notebook: the same table, in a monospaced block."""
+        return "<pre>" + html.escape(str(self)) + "</pre>"
+
+
+@functools.lru_cache(maxsize=None)
+def dtype_name(dtype):
+    """'float64' (str of a NumPy dtype is slow enough to matter 100,000 times)."""
+    return str(dtype)

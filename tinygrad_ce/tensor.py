@@ -64,15 +64,24 @@ class Tensor:
             raise
         if type(y) is not np.ndarray:
             y = np.asarray(y)
-        if not STATE.plain:   # no_grad or detect_anomaly in this thread
+        if not STATE.plain:   # no_grad, detect_anomaly or a tg.compile recording in this thread
             if STATE.anomaly:
                 op._where = autograd.creation_site()
                 autograd.check_finite(op, "forward", [y])
+            if STATE.recorder is not None:
+                return STATE.recorder.forward(op, xs, cls._result(op, xs, y))
             if not STATE.grad_enabled:
                 return cls._make(y)
         for x in xs:
             if x.requires_grad:
                 return cls._record(op, xs, y)
+        return cls._make(y)
+
+    @classmethod
+    def _result(cls, op, xs, y):
+        """The output Tensor: recorded if grad mode is on and an input requires grad."""
+        if STATE.grad_enabled and any(x.requires_grad for x in xs):
+            return cls._record(op, xs, y)
         return cls._make(y)
 
     @classmethod
@@ -98,6 +107,8 @@ class Tensor:
 
     @data.setter
     def data(self, value):
+        if STATE.recorder is not None:
+            STATE.recorder.refuse("fn replaces a Tensor's data (.data = ...)")
         op = self._op
         if is_locked(self._data) or (op is not None and op.saves_output and not op.released):
             raise ValueError("Tensor.data: cannot replace data that a live tape still needs for "
@@ -124,7 +135,10 @@ class Tensor:
         if self._data.size != 1:
             raise ValueError(f"item: only a one-element Tensor converts to a number, this one "
                              f"has shape {self.shape}; index or reduce it first")
-        return self._data.item()
+        value = self._data.item()
+        if STATE.recorder is not None:
+            STATE.recorder.item(self, value)
+        return value
 
     def detach(self):
         """A Tensor sharing the data, with no history and no gradient."""
@@ -140,6 +154,7 @@ class Tensor:
         self.requires_grad = bool(flag)
         return self
 
+    @autograd.replayable
     def zero_grad(self):
         """Forget the accumulated gradient (``.grad`` becomes None)."""
         self.grad = None
@@ -195,7 +210,11 @@ class Tensor:
         """
         g = seed_gradient(self, grad, "backward")
         retain = create_graph if retain_graph is None else retain_graph
+        if STATE.recorder is not None:
+            STATE.recorder.backward(self, grad, retain, create_graph)
         autograd.run_backward([self], [g], retain_graph=retain, create_graph=create_graph)
+        if STATE.recorder is not None:
+            STATE.recorder.backward_done()
 
     def tape(self):
         """The tape entries this Tensor depends on, in the order they ran (printable)."""
@@ -226,6 +245,8 @@ class Tensor:
         return array_function(func, args, kwargs)
 
     def __bool__(self):
+        if STATE.recorder is not None:
+            STATE.recorder.refuse("fn branches on a Tensor's value (bool)")
         if self._data.size != 1:
             raise ValueError(f"the truth value of a Tensor with {self.size} elements (shape "
                              f"{self.shape}) is ambiguous; use t.data.any() or t.data.all()")
@@ -251,6 +272,8 @@ class Tensor:
         return Tensor.apply(GetItem(index_data(index)), self)
 
     def __setitem__(self, index, value):
+        if STATE.recorder is not None:
+            STATE.recorder.refuse("fn writes into a Tensor (t[...] = ...)")
         if self.requires_grad and STATE.grad_enabled:
             raise ValueError("setitem: an in-place write to a Tensor that requires grad would "
                              "bypass the tape; build a new Tensor (e.g. tg.where) or write "

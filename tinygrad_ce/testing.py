@@ -5,6 +5,9 @@ The project's own property tests use exactly these:
     from tinygrad_ce.testing import arrays, gradient_test
     test_my_fn = gradient_test(lambda x: (x * tg.tanh(x)).sum(), arrays(shape=(3, 2)))
 
+``check_vjp``, ``vjp_test`` and ``torch_vjp`` check code that is not tinygrad_ce at all (a
+NumPy function with its gradient, a ``torch.autograd.Function``); see ``tinygrad_ce.vjp``.
+
 ``op_cases(op_class)`` draws inputs and parameters for a registered op from its metadata
 (``domain``, ``kinks``, ``nondiff`` and its ``cases`` method), so a new op is under the property
 tests by being defined.
@@ -15,15 +18,16 @@ import sys
 import numpy as np
 
 try:
-    from hypothesis import given
+    from hypothesis import given, reject
     from hypothesis import strategies as st
     from hypothesis.extra import numpy as hnp
 except ImportError as e:  # the only module that needs it
     raise ImportError("tinygrad_ce.testing needs hypothesis: pip install 'tinygrad_ce[testing]' "
                       "(or pip install hypothesis)") from e
 
-from .gradcheck import gradcheck
+from .gradcheck import gradcheck, one_float32_warning
 from .tensor import Tensor
+from .vjp import check_vjp, torch_vjp, vjp_test  # noqa: F401  (re-exported: the engineer's tools)
 
 MARGIN = 0.1  # how far drawn values stay from a kink, for trustworthy finite differences
 
@@ -109,11 +113,18 @@ def gradient_test(fn, *strategies, **gradcheck_kwargs):
     """A hypothesis test that ``fn``'s gradients match finite differences on drawn inputs.
 
     ``strategies`` draw ``fn``'s inputs (e.g. ``arrays(...)``); assign the result to a name
-    starting with ``test_`` and pytest runs it. A failure shrinks to a minimal example.
+    starting with ``test_`` and pytest runs it. A failure shrinks to a minimal example. An
+    example that lands on a kink (``report.kinks``: the gradient is not defined there) is
+    discarded; float32 inputs warn once per test, not once per example.
     """
+    state = {"where": "gradient_test", "warned": False}
+
     @given(st.tuples(*strategies))
     def test(inputs):
-        assert_gradients_match(fn, *inputs, **gradcheck_kwargs)
+        with one_float32_warning("gradient_test", state):
+            report = assert_gradients_match(fn, *inputs, **gradcheck_kwargs)
+        if report.kinks:
+            reject()
     test.__name__ = f"test_gradient_of_{getattr(fn, '__name__', 'fn')}"
     return test
 

@@ -22,6 +22,8 @@ HELP = ("NumPy's BLAS runs on one thread here, the fastest for these small matri
 
 _SETTERS = ("scipy_openblas_set_num_threads64_", "openblas_set_num_threads64_",
             "openblas_set_num_threads", "MKL_Set_Num_Threads")
+_GETTERS = ("scipy_openblas_get_num_threads64_", "openblas_get_num_threads64_",
+            "openblas_get_num_threads", "MKL_Get_Max_Threads")
 
 
 def user_chose():
@@ -64,6 +66,20 @@ def set_blas_threads(n):
                 done = True
                 break
     return done
+
+
+def blas_threads():
+    """How many threads the loaded BLAS will use (None if it cannot be asked)."""
+    for path in _blas_libraries():
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in _GETTERS:
+            getter = getattr(lib, name, None)
+            if getter is not None:
+                return int(getter())
+    return None
 
 
 def use_fastest():

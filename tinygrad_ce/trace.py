@@ -7,9 +7,12 @@
 Costs nothing when not in use: the engine only checks whether a tracer is set.
 """
 
+import html
+
 import numpy as np
 
 from .autograd import STATE
+from .printing import array_text
 from .table import table
 
 
@@ -24,8 +27,7 @@ def show(a, limit=8):
     """A short text for an array: the values when small, else shape and norm."""
     a = np.asarray(a)
     if a.size <= limit:
-        text = np.array2string(a, precision=4, separator=", ", suppress_small=True)
-        return " ".join(text.split())
+        return array_text(a, precision=4)
     return f"{a.shape} |g|={np.linalg.norm(a):.4g}"
 
 
@@ -91,6 +93,12 @@ class Trace:
             if s.note:
                 lines.append(f"  {s.name}: {s.note}")
         return "\n".join(lines)
+
+    __repr__ = __str__
+
+    def _repr_html_(self):
+        """In a notebook: the same table, in a monospaced block."""
+        return "<pre>" + html.escape(str(self)) + "</pre>"
 
 
 def _unique_by_name(steps):

@@ -13,6 +13,8 @@ import numpy as np
 
 from .autograd import ancestors, enable_grad
 from .page import html  # noqa: F401  (tg.viz.html: the step-through page)
+from .printing import array_text
+from .tape import dtype_name
 from .tensor import Tensor
 
 SMALL = 6  # tensors with at most this many elements show their values
@@ -32,8 +34,7 @@ def _nodes(y):
 
 
 def _fmt(a):
-    a = np.asarray(a)
-    return " ".join(np.array2string(a, precision=3, separator=", ", suppress_small=True).split())
+    return array_text(a, precision=3)
 
 
 def _quote(text):
@@ -42,7 +43,7 @@ def _quote(text):
 
 def tensor_label(t, number, grad=None, values=True):
     """'W (3, 2) float64', with the value and gradient when small."""
-    lines = [f"{t.name or '%' + str(number)}  {t.shape}  {t.dtype}"]
+    lines = [f"{t.name or '%' + str(number)}  {t.shape}  {dtype_name(t.dtype)}"]
     if values and t.size <= SMALL:
         lines.append(f"value {_fmt(t.data)}")
     g = grad if grad is not None else (t.grad.data if t.grad is not None else None)
@@ -112,6 +113,7 @@ def _expanded(op, node, number):
                      f"label={_quote(op_label(t._op))}];")
     lines.append(f'    {node} [shape=point, width=0.05, label=""];')
     lines.append("  }")
+    target = f"t{number[id(inputs[1])]}" if layer.is_loss else None
     for t in inner:
         if t._op is None:
             continue
@@ -120,9 +122,10 @@ def _expanded(op, node, number):
                 lines.append(f"  {names[id(src)]} -> {names[id(t)]};")
             elif id(src) in outer:
                 lines.append(f"  {outer[id(src)]} -> {names[id(t)]};")
+            elif target and src.ndim > 0:  # the target, made into a table: enters here
+                label = "one-hot" if src.shape != inputs[1].shape else "t"
+                lines.append(f'  {target} -> {names[id(t)]} [style=dashed, label="{label}"];')
     lines.append(f"  {names[id(out)]} -> {node};")
-    if layer.is_loss:  # the target enters the loss as a constant table
-        lines.append(f"  t{number[id(inputs[1])]} -> {names[id(out)]} [style=dashed];")
     return lines
 
 
@@ -170,7 +173,48 @@ def run_dot(dot_text, fmt, path=None):
 
 
 def simple_svg(y, *, trace=None, values=True):
-    """An SVG of the graph without Graphviz: columns by depth, tensors and ops as boxes."""
+    """An SVG of the graph without Graphviz: columns by depth, tensors and ops as boxes sized
+    to their full labels, arrows from inputs to ops to outputs."""
+    items = _svg_items(y, trace, values)
+    char, line, pad, gap_x, gap_y = 6.1, 13, 6, 40, 16  # monospace 10px: 6.1 px per character
+    columns = {}
+    for item in items:
+        columns.setdefault(item[3], []).append(item)
+    box, x = {}, 10.0
+    for d in sorted(columns):
+        width = max(len(t) for item in columns[d] for t in item[2]) * char + 2 * pad
+        y0 = 10.0
+        for _kind, key, label, _d, _ in columns[d]:
+            height = len(label) * line + 2 * pad
+            box[key] = (x, y0, width, height)
+            y0 += height + gap_y
+        x += width + gap_x
+    height = max(bx[1] + bx[3] for bx in box.values()) + 10
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{x:.0f}" height="{height:.0f}" '
+           'font-family="monospace" font-size="10">',
+           '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
+           'markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker>'
+           '</defs>']
+    for _kind, key, _label, _d, sources in items:
+        x2, y2, _, h2 = box[key]
+        for s in sources:
+            x1, y1, w1, h1 = box[s]
+            out.append(f'<line x1="{x1 + w1:.1f}" y1="{y1 + h1 / 2:.1f}" x2="{x2:.1f}" '
+                       f'y2="{y2 + h2 / 2:.1f}" stroke="#555" marker-end="url(#arrow)"/>')
+    for kind, key, label, _d, _ in items:
+        x0, y0, w, h = box[key]
+        fill, radius = ("#fef7e0", 12) if kind == "op" else ("#e8f0fe", 2)
+        out.append(f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{w:.1f}" height="{h:.1f}" '
+                   f'rx="{radius}" fill="{fill}" stroke="#555"/>')
+        for i, text in enumerate(label):
+            out.append(f'<text x="{x0 + pad:.1f}" y="{y0 + pad + 10 + line * i:.1f}" '
+                       f'xml:space="preserve">{_html.escape(text)}</text>')
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def _svg_items(y, trace, values):
+    """(kind, key, label lines, column, source keys) for every op and tensor, inputs first."""
     tensors = _nodes(y)
     number = {id(t): i for i, t in enumerate(tensors)}
     depth, items = {}, []
@@ -178,36 +222,13 @@ def simple_svg(y, *, trace=None, values=True):
         op = t._op if t._op is not None and not t._op.released else None
         d = 0 if op is None else 1 + max(depth[id(x)] for x in op.inputs)
         if op is not None:
-            items.append(("op", id(op), op_label(op), d, [id(x) for x in op.inputs]))
+            items.append(("op", id(op), [op_label(op)], d, [id(x) for x in op.inputs]))
             d += 1
         depth[id(t)] = d
         g = trace.gradient_of(t) if trace is not None else None
-        items.append(("tensor", id(t), tensor_label(t, number[id(t)], g, values), d,
+        items.append(("tensor", id(t), tensor_label(t, number[id(t)], g, values).split("\n"), d,
                       [id(op)] if op is not None else []))
-    rows, pos = {}, {}
-    for _kind, key, _label, d, _ in items:
-        pos[key] = (d, rows.get(d, 0))
-        rows[d] = rows.get(d, 0) + 1
-    w, h, gap_x, gap_y = 210, 52, 60, 24
-    width = (max(rows) + 1) * (w + gap_x)
-    height = max(rows.values()) * (h + gap_y) + gap_y
-    xy = {k: (20 + c * (w + gap_x), gap_y + r * (h + gap_y)) for k, (c, r) in pos.items()}
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-           'font-family="Helvetica" font-size="10">']
-    for _kind, key, _label, _d, sources in items:
-        for s in sources:
-            (x1, y1), (x2, y2) = xy[s], xy[key]
-            out.append(f'<line x1="{x1 + w}" y1="{y1 + h / 2}" x2="{x2}" y2="{y2 + h / 2}" '
-                       'stroke="#555"/>')
-    for kind, key, label, _d, _ in items:
-        x, y0 = xy[key]
-        fill, radius = ("#fef7e0", 12) if kind == "op" else ("#e8f0fe", 2)
-        out.append(f'<rect x="{x}" y="{y0}" width="{w}" height="{h}" rx="{radius}" '
-                   f'fill="{fill}" stroke="#555"/>')
-        for i, line in enumerate(label.split("\n")[:3]):
-            out.append(f'<text x="{x + 6}" y="{y0 + 15 + 13 * i}">{_html.escape(line[:40])}</text>')
-    out.append("</svg>")
-    return "\n".join(out)
+    return items
 
 
 class Graph:

@@ -2,10 +2,11 @@
 
 import pathlib
 import tarfile
+import zlib
 
 import numpy as np
 
-from .download import default_root, fetch
+from .download import default_root, fetch, missing_message
 from .shipped import one_hot
 
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
@@ -28,25 +29,32 @@ def read_batch(path):
     return records[:, 1:].reshape(-1, 3, 32, 32), labels
 
 
+def _extract(archive, root):
+    with tarfile.open(archive) as tar:
+        if hasattr(tarfile, "data_filter"):
+            tar.extractall(root, filter="data")
+        else:  # Python without extraction filters: refuse paths that leave root
+            for member in tar.getmembers():
+                if member.name.startswith(("/", "..")) or ".." in member.name.split("/"):
+                    raise ValueError(f"load_cifar10: unsafe path {member.name} in {archive}")
+            tar.extractall(root)
+
+
 def _folder(root, download):
     for folder in (root, root / "cifar-10-batches-bin"):
         if all((folder / name).exists() for name in TRAIN + TEST):
             return folder
     if download:
         archive = fetch(URL, root / "cifar-10-binary.tar.gz", MD5)
-        with tarfile.open(archive) as tar:
-            if hasattr(tarfile, "data_filter"):
-                tar.extractall(root, filter="data")
-            else:  # Python without extraction filters: refuse paths that leave root
-                for member in tar.getmembers():
-                    if member.name.startswith(("/", "..")) or ".." in member.name.split("/"):
-                        raise ValueError(f"load_cifar10: unsafe path {member.name} in {archive}")
-                tar.extractall(root)
+        try:
+            _extract(archive, root)
+        except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
+            raise ValueError(f"load_cifar10: cannot unpack {archive} (corrupt? delete it and "
+                             f"download it again): {e}") from None
         return root / "cifar-10-batches-bin"
     missing = [n for n in TRAIN + TEST if not (root / n).exists()]
-    raise FileNotFoundError(f"load_cifar10: {', '.join(missing)} not in {root}; put the official "
-                            "binary batches there (or their folder cifar-10-batches-bin), "
-                            "or pass download=True")
+    raise FileNotFoundError(missing_message("load_cifar10", missing, root, [URL]) +
+                            "; the batches may also sit in its folder cifar-10-batches-bin")
 
 
 def load_cifar10(root=None, download=False, *, normalize=True, flatten=True, one_hot_label=False):

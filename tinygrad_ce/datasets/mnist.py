@@ -1,11 +1,13 @@
 """MNIST from the official IDX files (gzipped or not) in a local folder."""
 
 import gzip
+import math
 import pathlib
+import zlib
 
 import numpy as np
 
-from .download import default_root, fetch
+from .download import default_root, fetch, missing_message
 from .shipped import one_hot
 
 MIRROR = "https://ossci-datasets.s3.amazonaws.com/mnist/"
@@ -24,14 +26,15 @@ def read_idx(path, magic):
     try:
         with opener(path, "rb") as f:
             raw = f.read()
-    except (OSError, EOFError) as e:
-        raise ValueError(f"load_mnist: cannot read {path}: {e}") from None
+    except (OSError, EOFError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
+        raise ValueError(f"load_mnist: cannot read {path} (corrupt? delete it and download it "
+                         f"again): {e}") from None
     ndim = magic - 2048 if magic in (2049, 2051) else 0
     head = 4 + 4 * ndim
     if len(raw) < head or int.from_bytes(raw[:4], "big") != magic:
         raise ValueError(f"load_mnist: {path} is not an IDX file with magic number {magic}")
     shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    if len(raw) - head != int(np.prod(shape)):
+    if len(raw) - head != math.prod(shape):  # Python ints: a huge header cannot wrap around
         raise ValueError(f"load_mnist: {path} is truncated or corrupt: header says {shape}, "
                          f"found {len(raw) - head} bytes of data")
     return np.frombuffer(raw, dtype=np.uint8, offset=head).reshape(shape)
@@ -43,8 +46,10 @@ def _find(root, name, download):
             return candidate
     if download:
         return fetch(MIRROR + name + ".gz", root / (name + ".gz"), FILES[name])
-    raise FileNotFoundError(f"load_mnist: {name}(.gz) is not in {root}; put the four official "
-                            "MNIST files there, or pass download=True")
+    missing = [n + ".gz" for n in FILES
+               if not (root / (n + ".gz")).exists() and not (root / n).exists()]
+    raise FileNotFoundError(missing_message("load_mnist", missing, root,
+                                            [MIRROR + n for n in missing]))
 
 
 def load_mnist(root=None, download=False, *, normalize=True, flatten=True, one_hot_label=False):
@@ -60,6 +65,9 @@ def load_mnist(root=None, download=False, *, normalize=True, flatten=True, one_h
     for split in ("train", "t10k"):
         images = read_idx(_find(root, f"{split}-images-idx3-ubyte", download), 2051)
         labels = read_idx(_find(root, f"{split}-labels-idx1-ubyte", download), 2049)
+        if labels.size and labels.max() > 9:
+            raise ValueError(f"load_mnist: the {split} labels hold {labels.max()}, outside "
+                             "0..9; the file is corrupt or not MNIST's")
         if len(images) != len(labels):
             raise ValueError(f"load_mnist: {split} has {len(images)} images but "
                              f"{len(labels)} labels")

@@ -24,7 +24,10 @@ class Sigmoid(Layer):
 
     def backward(self, dout):
         self.check_forward_done()
-        return dout * self.out * (1 - self.out)
+        dx = 1 - self.out   # a new array: the in-place products write only to it, never to dout
+        dx *= self.out
+        dx *= dout
+        return dx
 
     def reference(self, x):
         return 1 / (1 + F.FUNCTIONS["exp"](-x))

@@ -55,7 +55,9 @@ class Affine(Layer):
     def forward(self, x):
         self.x_shape = x.shape
         self.x = self._flatten(x)
-        return self.x @ self.W.data + self.b.data
+        y = self.x @ self.W.data
+        y += self.b.data        # in place: y is new, and a second temporary costs a pass
+        return y
 
     def backward(self, dout):
         self.check_forward_done()

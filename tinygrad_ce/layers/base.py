@@ -63,6 +63,8 @@ class Layer:
             children = d["_children"] = {}
         if isinstance(value, Layer) or (isinstance(value, Tensor) and value.requires_grad):
             children[name] = value
+            if isinstance(value, Layer):
+                d["_block"] = True   # it has sub-layers (the tape entry snapshots them too)
         elif name in children:
             del children[name]
         d[name] = value
@@ -206,7 +208,10 @@ class Layer:
             return Tensor.apply(LayerOp(self), x, t)
         if t is not None:
             raise TypeError(f"{self.name}: takes one input, got a second")
-        return Tensor.apply(LayerOp(self), x, *self.params())
+        if self.__dict__.get("_block"):
+            return Tensor.apply(LayerOp(self), x, *self.params())
+        # no sub-layers: the parameters are the registered children, each once
+        return Tensor.apply(LayerOp(self), x, *dict.fromkeys(self.children().values()))
 
     def __repr__(self):
         return f"{type(self).__name__}()"
@@ -237,7 +242,7 @@ class LayerOp(Op):
         layer = self.layer
         y = layer.forward(x, rest[0]) if layer.is_loss else layer.forward(x)
         self.state = _snapshot(layer)
-        if layer.children():  # a block of layers: its sub-layers' values too
+        if layer.__dict__.get("_block"):  # a block of layers: its sub-layers' values too
             self.inner = [(sub, _snapshot(sub)) for sub in layer.all_layers()[1:]]
         return y
 
@@ -256,8 +261,9 @@ class LayerOp(Op):
             return self._backward_through_reference(gy, inputs)
         layer = self._as_recorded(input_needs_grad=self.inputs[0].requires_grad)
         _TAPE.grads = grads = {}
+        inner = getattr(self, "inner", None)
         try:
-            with _restored(getattr(self, "inner", ())):
+            with _restored(inner) if inner else _NOTHING:
                 dx = layer.backward(gy)
         finally:
             _TAPE.grads = None
@@ -276,6 +282,9 @@ class LayerOp(Op):
         found = iter(grad(out, wanted, gy, create_graph=True)) if wanted else iter(())
         grads = [next(found) if x.requires_grad else None for x in inputs]
         return (grads[0], None) if layer.is_loss else tuple(grads)
+
+
+_NOTHING = contextlib.nullcontext()   # a layer without sub-layers has nothing to restore
 
 
 def _snapshot(layer):

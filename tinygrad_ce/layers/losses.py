@@ -11,6 +11,7 @@ from ..ops.nn import (
     minus_target,
     picked,
     reduce_losses,
+    softmax_and_label_loss,
     softmax_and_log,
     target_table,
 )
@@ -45,8 +46,11 @@ class SoftmaxWithLoss(_Loss):
         if x.ndim != 2:
             raise ValueError(f"{self.name}: logits must have shape (N, K), got {x.shape}")
         self.t = check_target(self.name, x, np.asarray(t))   # labels, or probability rows
-        self.y, log_y = softmax_and_log(x, axis=1)
-        losses = -picked(log_y, self.t)                     # from log-softmax: no log(y + 1e-7)
+        if self.t.ndim == 2:
+            self.y, log_y = softmax_and_log(x, axis=1)
+            losses = -picked(log_y, self.t)                 # from log-softmax: no log(y + 1e-7)
+        else:
+            self.y, losses = softmax_and_label_loss(x, self.t)
         return reduce_losses(losses, self.reduction)
 
     def y_minus_t(self):

@@ -5,6 +5,13 @@ import numpy as np
 from .base import Op, data_of, dual
 
 
+def needs_grad(op, i):
+    """Does input ``i`` of ``op`` want a gradient? (PyTorch's ctx.needs_input_grad; True when
+    the op runs off the tape, where nobody has said.) A constant such as the 2.0 in x * 2.0
+    does not, and its gradient is not computed."""
+    return op.inputs is None or op.inputs[i].requires_grad
+
+
 class Add(Op):
     """y = a + b;  ga = gy,  gb = gy"""
     saves_inputs, saves_output = False, False
@@ -26,7 +33,7 @@ class Sub(Op):
         return a - b
 
     def backward(self, gy, a, b, y):
-        return gy, -gy
+        return gy, (-gy if needs_grad(self, 1) else None)
 
 
 class Mul(Op):
@@ -38,7 +45,8 @@ class Mul(Op):
         return a * b
 
     def backward(self, gy, a, b, y):
-        return gy * b, gy * a
+        return (gy * b if needs_grad(self, 0) else None,
+                gy * a if needs_grad(self, 1) else None)
 
 
 class Div(Op):
@@ -52,7 +60,7 @@ class Div(Op):
 
     def backward(self, gy, a, b, y):
         ga = gy / b
-        return ga, -ga * y
+        return ga, (-ga * y if needs_grad(self, 1) else None)
 
 
 class Pow(Op):
@@ -69,7 +77,7 @@ class Pow(Op):
         a_, b_ = data_of(a), data_of(b)
         with np.errstate(divide="ignore", invalid="ignore"):  # 0 ** -1 and log(0): masked below
             ga = gy * b * a ** (b - 1)
-            gb = gy * y * np.log(a) if self.inputs[1].requires_grad else None
+            gb = gy * y * np.log(a) if needs_grad(self, 1) else None
         if np.any(b_ == 0):    # d/da a**0 = 0, also at a = 0 (PyTorch)
             ga = np.where(b_ == 0, 0.0, ga)
         if gb is not None and np.any(a_ == 0):  # at a = 0 (b >= 0) PyTorch passes 0 to b

@@ -33,6 +33,7 @@ inputs are drawn from), ``kinks`` (points where the derivative jumps, kept away 
 constructor arguments need more than that (see its docstring).
 """
 
+import functools
 import inspect
 import operator
 
@@ -141,7 +142,7 @@ class Op:
 
     def params(self):
         """The op's parameters (constructor arguments not at their defaults), for printing."""
-        names = list(inspect.signature(type(self).__init__).parameters.values())[1:]
+        names = _init_parameters(type(self))
         return {p.name: getattr(self, p.name) for p in names if p.name in vars(self)
                 and not _is_default(getattr(self, p.name), p.default)}
 
@@ -170,6 +171,12 @@ class Op:
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.params().items())
         return f"{self.name}({args})"
+
+
+@functools.lru_cache(maxsize=None)
+def _init_parameters(cls):
+    """The parameters of ``cls.__init__`` after self (inspect is slow: once per class)."""
+    return list(inspect.signature(cls.__init__).parameters.values())[1:]
 
 
 _SMALL = {type(None), bool, int, float, str}

@@ -6,8 +6,46 @@ from .base import Op, data_of
 
 
 def _stable_sigmoid(x):
-    # sigmoid(x) = exp(-log(1 + exp(-x))): logaddexp never overflows, so neither does this
-    return np.exp(-np.logaddexp(0, -x))
+    """sigmoid(x) = 1 / (1 + exp(-x)), computed in place in one new array.
+
+    exp(-x) overflows only for x below -L, L the largest float whose exp is finite; then x is
+    first raised to -L (no warning, and no costly np.errstate) and the elements below get
+    exp(x), which is sigmoid(x) to the last bit there. (The textbook stable form
+    exp(-logaddexp(0, -x)) is 3x slower in float64 and 10x in float32, where NumPy's logaddexp
+    has no vectorised loop.)
+    """
+    if x.dtype.kind != "f":
+        x = x.astype(np.float64)
+    low = _lowest_input(x.dtype)
+    clipped = x.size and not x.min() >= low     # (True for a nan too: it is kept by maximum)
+    z = np.maximum(x, low) if clipped else np.negative(x)
+    if type(z) is not np.ndarray:   # a 0-d input gives a NumPy scalar: make it an array
+        z = np.array(z)
+    if clipped:
+        np.negative(z, out=z)
+    np.exp(z, out=z)
+    z += 1
+    np.reciprocal(z, out=z)
+    if clipped:
+        below = x < low
+        z[below] = np.exp(x[below])
+    return z
+
+
+_LOWEST = {}
+
+
+def _lowest_input(dtype):
+    """-L for a float dtype: exp(L) is the largest finite exp."""
+    low = _LOWEST.get(dtype)
+    if low is None:
+        float_type = dtype.type
+        top = float_type(np.log(np.finfo(float_type).max))
+        with np.errstate(over="ignore"):       # the rounded log may sit just above
+            while not np.isfinite(np.exp(top)):
+                top = np.nextafter(top, float_type(0))
+        low = _LOWEST[dtype] = -top
+    return low
 
 
 class Exp(Op):
@@ -84,7 +122,10 @@ class Sigmoid(Op):
         return _stable_sigmoid(x)
 
     def backward(self, gy, x, y):
-        return (gy * y * (1 - y),)
+        gx = 1 - y      # a new array (or Tensor): the in-place products below write only to it
+        gx *= y
+        gx *= gy
+        return (gx,)
 
 
 class ReLU(Op):

@@ -35,6 +35,17 @@ def softmax_and_log(x, axis):
     return e / s, z - np.log(s)
 
 
+def softmax_and_label_loss(x, labels):
+    """(softmax(x), per-row loss log(sum(exp(z))) - z[label]) with z = x - max, for x (N, K):
+    the log-softmax is needed only at the labels, so only those entries are formed."""
+    z = x - x.max(axis=1, keepdims=True)
+    z_t = z[np.arange(len(labels)), labels]
+    e = np.exp(z, out=z)     # z is ours: exponentiate it in place
+    s = e.sum(axis=1)
+    e /= s[:, None]
+    return e, np.log(s) - z_t
+
+
 class Softmax(Op):
     """y = exp(x) / sum(exp(x), axis);  gx = y * (gy - sum(gy * y, axis))"""
     saves_inputs, saves_output = False, True

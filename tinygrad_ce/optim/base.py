@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ..autograd import replayable
 from ..ops.base import is_locked
 from ..tensor import Tensor
 
@@ -35,6 +36,7 @@ class Optimizer:
         self.state = [{} for _ in self.params]
         self.steps = 0
 
+    @replayable
     def zero_grad(self):
         """Forget the gradients of every parameter."""
         for p in self.params:
@@ -49,11 +51,21 @@ class Optimizer:
     @staticmethod
     def update(p, delta):
         """p += delta, in place (the array other code may hold stays the same object)."""
-        if is_locked(p.data):
+        data = p.data
+        if is_locked(data):
             raise ValueError(f"optimizer step: parameter {p.name or ''} of shape {p.shape} is "
                              "still saved on a live tape (backward with retain_graph=True?); "
                              "finish with that graph before stepping")
-        p.data += delta
+        data += delta    # on the array itself: no p.data = ... (its checks are for users)
+
+    @staticmethod
+    def scratch(state, like):
+        """A buffer of ``like``'s shape and dtype kept in a parameter's ``state``, so a step
+        computes its update without allocating (and faulting in) a new array every time."""
+        buf = state.get("scratch")
+        if buf is None or buf.shape != like.shape or buf.dtype != like.dtype:
+            buf = state["scratch"] = np.empty_like(like)
+        return buf
 
 
 def flat(arrays):

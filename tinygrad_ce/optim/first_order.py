@@ -3,6 +3,7 @@ give the same trajectory. g below is the gradient, with weight decay added: g + 
 
 import numpy as np
 
+from ..autograd import replayable
 from .base import Optimizer, positive
 
 
@@ -22,6 +23,7 @@ class SGD(Optimizer):
             raise ValueError("SGD: nesterov=True needs a momentum > 0")
         self.nesterov = nesterov
 
+    @replayable
     def step(self, closure=None):
         loss = closure() if closure is not None else None
         for p, s, g in self.grads():
@@ -30,7 +32,7 @@ class SGD(Optimizer):
             if self.momentum:
                 s["buf"] = g.copy() if "buf" not in s else self.momentum * s["buf"] + g
                 g = g + self.momentum * s["buf"] if self.nesterov else s["buf"]
-            self.update(p, -self.lr * g)
+            self.update(p, np.multiply(g, -self.lr, out=self.scratch(s, g)))
         self.steps += 1
         return loss
 
@@ -43,6 +45,7 @@ class AdaGrad(Optimizer):
         self.lr, self.eps = positive("AdaGrad: lr", lr), positive("AdaGrad: eps", eps)
         self.weight_decay = positive("AdaGrad: weight_decay", weight_decay, allow_zero=True)
 
+    @replayable
     def step(self, closure=None):
         loss = closure() if closure is not None else None
         for p, s, g in self.grads():
@@ -67,6 +70,7 @@ class RMSProp(Optimizer):
         self.weight_decay = positive("RMSProp: weight_decay", weight_decay, allow_zero=True)
         self.momentum = positive("RMSProp: momentum", momentum, allow_zero=True)
 
+    @replayable
     def step(self, closure=None):
         loss = closure() if closure is not None else None
         for p, s, g in self.grads():
@@ -96,6 +100,7 @@ class Adam(Optimizer):
         self.betas = tuple(betas)
         self.weight_decay = positive("Adam: weight_decay", weight_decay, allow_zero=True)
 
+    @replayable
     def step(self, closure=None):
         loss = closure() if closure is not None else None
         b1, b2 = self.betas

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ..autograd import replayable
 from .base import Optimizer, assign_flat, evaluate, flat, positive
 
 
@@ -51,6 +52,7 @@ class LBFGS(Optimizer):
             return float(loss.data), g
         return phi
 
+    @replayable
     def step(self, closure):
         first_loss, g = evaluate(closure, self.params, "LBFGS")
         loss = float(first_loss.data)

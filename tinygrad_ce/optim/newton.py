@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ..autograd import replayable
 from ..grad import grad
 from ..tensor import Tensor
 from .base import Optimizer, assign_flat, flat, positive
@@ -29,6 +30,7 @@ class Newton(Optimizer):
         self.line_search = bool(line_search)
         self.max_full, self.cg_iters = int(max_full), int(cg_iters)
 
+    @replayable
     def step(self, closure):
         loss, d, g = self._newton_direction(closure)
         self._release_grads()
