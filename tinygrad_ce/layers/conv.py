@@ -17,12 +17,14 @@ from ..dtypes import get_default_dtype
 from ..functional import FUNCTIONS as F
 from ..ops.conv import (
     check_input,
+    check_pool_padding,
     col2im_array,
     fold,
     im2col_array,
     out_sizes,
     pad_spatial,
     tuple_arg,
+    window_max,
     windows,
 )
 from ..tensor import Tensor
@@ -136,12 +138,9 @@ class _MaxPool(_Pool):
     saved = ("idx", "x_shape")
 
     def forward(self, x):
-        if any(2 * pi > ki for pi, ki in zip(self.p, self.k)):
-            raise ValueError(f"{self.name}: padding {self.p} must be at most half the kernel "
-                             f"{self.k}, as in PyTorch")
-        w = self._windows(x, -np.inf)
-        self.idx = w.argmax(axis=-1)[..., None]
-        return np.take_along_axis(w, self.idx, axis=-1)[..., 0]
+        check_pool_padding(self.p, self.k, self.name)
+        y, self.idx = window_max(self._windows(x, -np.inf))
+        return y
 
     def backward(self, dout):
         self.check_forward_done()

@@ -80,6 +80,19 @@ def fold(gw, x_shape, k, s, p):
                                                  for pi, si in zip(p, x_shape[2:]))]
 
 
+def check_pool_padding(p, k, op):
+    """Max pooling pads with -inf; as in PyTorch, padding may be at most half the kernel."""
+    if any(2 * pi > ki for pi, ki in zip(p, k)):
+        raise ValueError(f"{op}: padding {p} must be at most half the kernel {k}, as in PyTorch")
+
+
+def window_max(w):
+    """(max over the last axis of windows ``w``, its argmax kept as a trailing axis); at a tie
+    the first in the window wins, as in PyTorch."""
+    idx = w.argmax(axis=-1)[..., None]
+    return np.take_along_axis(w, idx, axis=-1)[..., 0], idx
+
+
 def im2col_array(x, k, s, p):
     """(N, C, *S) -> (N*prod(O), C*prod(k)): row (n, o) holds the window at output o."""
     n = len(k)
@@ -260,12 +273,9 @@ class _MaxPool(_Pool):
     distinct = True   # tests draw distinct values: a tie in a window is a kink
 
     def forward(self, x):
-        if any(2 * pi > ki for pi, ki in zip(self.p, self.k)):
-            raise ValueError(f"{self.name}: padding {self.p} must be at most half the kernel "
-                             f"{self.k}, as in PyTorch")
-        w = self._windows(x, -np.inf)
-        self.idx = w.argmax(axis=-1)[..., None]
-        return np.take_along_axis(w, self.idx, axis=-1)[..., 0]
+        check_pool_padding(self.p, self.k, self.name)
+        y, self.idx = window_max(self._windows(x, -np.inf))
+        return y
 
     def backward(self, gy, x, y):
         return (dual(WindowScatter(self.idx, self.x_shape, self.k, self.s, self.p), gy),)
